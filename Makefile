@@ -1,0 +1,30 @@
+# flowlake — the README's two commands are `go run ./cmd/flowlake serve` and `make test`.
+GO ?= go
+
+.PHONY: test unit deps lint bench generate build
+
+## test: install what the tests need (Debian packages), then vet and run every test.
+test:
+	./scripts/test.sh
+
+## unit: run the Go tests only (no installs).
+unit:
+	$(GO) vet ./...
+	$(GO) test ./...
+
+## deps: install the Debian packages the tests use (tshark, softflowd, pmacct, nfdump, ...).
+deps:
+	./scripts/deps.sh
+
+build:
+	$(GO) build -o bin/flowlake ./cmd/flowlake
+
+generate:
+	$(GO) generate ./...
+
+lint:
+	gofmt -l . | tee /dev/stderr | (! read)
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
