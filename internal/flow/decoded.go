@@ -67,3 +67,10 @@ type Interface struct {
 	Alias             string
 	Speed             uint64 // bits per second
 }
+
+// Writer consumes batches of flows: the archive, forwarders, JSON-lines
+// output. WriteBatch must not keep b (or its slices) after it returns; the
+// caller reuses it.
+type Writer interface {
+	WriteBatch(b *Batch) error
+}
