@@ -11,6 +11,7 @@ declare -A want=(
   [pmacctd]=pmacct
   [nfcapd]=nfdump
   [tcpdump]=tcpdump
+  [snmpd]=snmpd
 )
 
 missing=()

@@ -1,0 +1,68 @@
+package classify
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/flow/schema"
+)
+
+func TestAddrClass(t *testing.T) {
+	cases := map[string]Class{
+		"10.1.2.3": Private, "172.16.0.1": Private, "192.168.1.1": Private, "100.64.0.1": Private,
+		"127.0.0.1": Private, "169.254.1.1": Private, "fd00::1": Private, "fe80::1": Private,
+		"::ffff:10.0.0.1": Private, "8.8.8.8": Public, "2001:4860::8888": Public,
+		"172.31.255.255": Private, "172.32.0.1": Public, "100.128.0.1": Public, "11.0.0.1": Public, "240.0.0.1": Other,
+		"0.0.0.0": Other, "224.0.0.5": Other, "ff02::1": Other, "255.255.255.255": Other, "::": Other,
+	}
+	for ip, want := range cases {
+		if got := AddrClass(netip.MustParseAddr(ip)); got != want {
+			t.Errorf("AddrClass(%s) = %d, want %d", ip, got, want)
+		}
+		if got := FlowAddrClass(flow.MustParseAddr(ip)); got != want {
+			t.Errorf("FlowAddrClass(%s) = %d, want %d", ip, got, want)
+		}
+	}
+}
+
+func TestFlowType(t *testing.T) {
+	par := End{Known: true, Site: "paris", Class: Private}
+	par2 := End{Known: true, Site: "paris", Class: Public}
+	lyon := End{Known: true, Site: "lyon", Class: Private}
+	inet := End{Class: Public}
+	priv := End{Class: Private}
+	none := End{Class: Other}
+	cases := []struct {
+		src, dst End
+		want     string
+	}{
+		{par, par2, "intra-network"},
+		{par, lyon, "inter-site"},
+		{par, inet, "to-internet"},
+		{inet, lyon, "from-internet"},
+		{inet, inet, "internet"},
+		{par, priv, "unknown-private"},
+		{priv, inet, "unknown-private"},
+		{priv, priv, "unknown-private"},
+		{none, none, "unknown"},
+		{par, none, "unknown"},
+	}
+	for _, c := range cases {
+		got := FlowType(c.src, c.dst)
+		if want := flow.EnumValue(schema.FlowTypes, c.want); got != want {
+			t.Errorf("FlowType(%+v, %+v) = %s, want %s", c.src, c.dst, schema.FlowTypes[got], c.want)
+		}
+	}
+}
+
+// TestFlowAddrClassAgrees checks the byte fast path against netip's rules on
+// every /16 of the IPv4 space.
+func TestFlowAddrClassAgrees(t *testing.T) {
+	for hi := range 65536 {
+		a := netip.AddrFrom4([4]byte{byte(hi >> 8), byte(hi), 1, 1})
+		if got, want := FlowAddrClass(flow.AddrFromNetip(a)), AddrClass(a); got != want {
+			t.Fatalf("%s: fast %d, netip %d", a, got, want)
+		}
+	}
+}

@@ -1,0 +1,130 @@
+package inventory
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowlake/flowlake/internal/flow"
+)
+
+func TestHistoryAndFlowTime(t *testing.T) {
+	s := NewStore()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	t1 := t0.Add(time.Hour)
+	t2 := t1.Add(time.Hour)
+	a := netip.MustParseAddr("10.0.0.5")
+	b := netip.MustParseAddr("2001:db8::5")
+	s.Update("file", []Entry{{Addr: a, Name: "web-1", Host: "esx1"}, {Addr: b, Name: "v6"}}, t0)
+	s.Update("file", []Entry{{Addr: a, Name: "web-renamed", Host: "esx1"}, {Addr: b, Name: "v6"}}, t1)
+	s.Update("file", []Entry{{Addr: a, Name: "web-renamed", Host: "esx1"}}, t2)
+
+	sn := s.Snapshot()
+	ka, kb := flow.AddrFromNetip(a), flow.AddrFromNetip(b)
+	check := func(k flow.Addr, at time.Time, want string) {
+		t.Helper()
+		v := sn.Lookup(k, at.UnixNano())
+		got := ""
+		if v != nil {
+			got = v.Name
+		}
+		if got != want {
+			t.Errorf("%s at %s = %q, want %q", k, at, got, want)
+		}
+	}
+	check(ka, t0.Add(-time.Minute), "web-1") // before first observation
+	check(ka, t0.Add(time.Minute), "web-1")
+	check(ka, t1.Add(-time.Nanosecond), "web-1")
+	check(ka, t1, "web-renamed")
+	check(ka, t2.Add(time.Hour), "web-renamed")
+	check(kb, t1, "v6")
+	check(kb, t2.Add(time.Minute), "") // gone from the inventory
+	check(flow.MustParseAddr("10.9.9.9"), t1, "")
+
+	h := s.History()
+	if len(h) != 3 {
+		t.Fatalf("history has %d rows, want 3: %+v", len(h), h)
+	}
+	if h[0].Name != "web-1" || h[0].ValidTo != t1.UnixNano() || h[1].Name != "web-renamed" || h[1].ValidTo != 0 || h[2].ValidTo != t2.UnixNano() {
+		t.Errorf("history %+v", h)
+	}
+	// Another source does not close versions it does not own.
+	s.Update("vcenter", nil, t2.Add(time.Hour))
+	if v := s.Snapshot().Lookup(ka, t2.Add(2*time.Hour).UnixNano()); v == nil || v.Name != "web-renamed" {
+		t.Errorf("vcenter update closed a file entry: %+v", v)
+	}
+}
+
+func write(t testing.TB, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadFile(t *testing.T) {
+	csvBody := "addr,name,host,cluster,datacenter,tags\n10.0.0.5,web-1,esx1,c1,dc1,env=prod;app=web\n2001:db8::5,v6,esx2,c1,dc1,\n"
+	jsonBody := `[
+  {"addr": "10.0.0.5", "name": "web-1", "host": "esx1", "cluster": "c1", "datacenter": "dc1", "tags": {"env": "prod", "app": "web"}},
+  {"addr": "2001:db8::5", "name": "v6", "host": "esx2", "cluster": "c1", "datacenter": "dc1"}
+]`
+	for _, f := range []struct{ name, body string }{{"i.csv", csvBody}, {"i.json", jsonBody}} {
+		es, err := LoadFile(write(t, f.name, f.body))
+		if err != nil {
+			t.Fatalf("%s: %v", f.name, err)
+		}
+		want := []Entry{
+			{Addr: netip.MustParseAddr("10.0.0.5"), Name: "web-1", Host: "esx1", Cluster: "c1", Datacenter: "dc1", Tags: "app=web;env=prod"},
+			{Addr: netip.MustParseAddr("2001:db8::5"), Name: "v6", Host: "esx2", Cluster: "c1", Datacenter: "dc1"},
+		}
+		if len(es) != len(want) {
+			t.Fatalf("%s: %d entries", f.name, len(es))
+		}
+		for i := range want {
+			if es[i] != want[i] {
+				t.Errorf("%s[%d] = %+v, want %+v", f.name, i, es[i], want[i])
+			}
+		}
+	}
+}
+
+func TestLoadFileErrors(t *testing.T) {
+	cases := []struct{ name, body, want string }{
+		{"a.csv", "addr,name\n10.0.0.1,a\nnot-an-ip,b\n", ":3:"},
+		{"b.csv", "name\nx\n", ":1:"},
+		{"c.json", "[\n {\"addr\": \"10.0.0.1\"},\n {\"addr\": \"bad\"}\n]", ":3:"},
+		{"d.json", "[\n {\"addr\": \"10.0.0.1\"},\n {\"addr\": \n]", ":4:"},
+		{"e.json", "{}", ":1:"},
+	}
+	for _, c := range cases {
+		p := write(t, c.name, c.body)
+		_, err := LoadFile(p)
+		if err == nil || !strings.Contains(err.Error(), p+c.want) {
+			t.Errorf("%s: error %v, want %s%s", c.name, err, p, c.want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add("addr,name\n10.0.0.1,a\n", false)
+	f.Add(`[{"addr":"10.0.0.1","name":"a","tags":{"k":"v"}}]`, true)
+	f.Fuzz(func(t *testing.T, body string, isJSON bool) {
+		var es []Entry
+		var err error
+		if isJSON {
+			es, err = parseJSON("f.json", []byte(body))
+		} else {
+			es, err = parseCSV("f.csv", []byte(body))
+		}
+		if err == nil {
+			s := NewStore()
+			s.Update("f", es, time.Unix(1, 0))
+			s.History()
+		}
+	})
+}

@@ -1,0 +1,282 @@
+// Package networks maps address prefixes (IPv4 and IPv6) to the names of the
+// networks they hold, read from a YAML or CSV file; the longest prefix wins.
+package networks
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/gaissmai/bart"
+	"gopkg.in/yaml.v3"
+)
+
+// Network is one entry of the networks file.
+type Network struct {
+	Prefix netip.Prefix      `json:"prefix"`
+	Name   string            `json:"name"`
+	Site   string            `json:"site"`
+	Role   string            `json:"role"`
+	Tenant string            `json:"tenant"`
+	VNet   string            `json:"vnet"`
+	Subnet string            `json:"subnet"`
+	Tags   map[string]string `json:"tags"`
+}
+
+// Table is an immutable set of networks; a reload builds a new Table.
+type Table struct {
+	path string
+	lpm  bart.Fast[*Network]
+	list []*Network
+}
+
+// Lookup returns the most specific network holding ip, or nil.
+func (t *Table) Lookup(ip netip.Addr) *Network {
+	if t == nil {
+		return nil
+	}
+	n, _ := t.lpm.Lookup(ip)
+	return n
+}
+
+// Networks returns the entries in file order.
+func (t *Table) Networks() []*Network {
+	if t == nil {
+		return nil
+	}
+	return t.list
+}
+
+// Len returns the number of networks.
+func (t *Table) Len() int {
+	if t == nil {
+		return 0
+	}
+	return len(t.list)
+}
+
+// New builds a table from entries (later entries replace earlier ones with
+// the same prefix).
+func New(entries []*Network) *Table {
+	t := &Table{}
+	for _, n := range entries {
+		t.add(n)
+	}
+	return t
+}
+
+func (t *Table) add(n *Network) {
+	// Callers unmap IPv4-mapped flow addresses before look-up, so IPv4
+	// prefixes are stored as IPv4.
+	if n.Prefix.Addr().Is4In6() && n.Prefix.Bits() >= 96 {
+		n.Prefix = netip.PrefixFrom(n.Prefix.Addr().Unmap(), n.Prefix.Bits()-96)
+	}
+	n.Prefix = n.Prefix.Masked()
+	t.lpm.Insert(n.Prefix, n)
+	t.list = append(t.list, n)
+}
+
+// LineError reports a bad entry with the file and line it is on.
+type LineError struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Load reads a networks file: YAML (.yaml, .yml) or CSV (anything else).
+func Load(path string) (*Table, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("networks file: %w", err)
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".yaml", ".yml":
+		return parseYAML(path, data)
+	default:
+		return parseCSV(path, data)
+	}
+}
+
+type yamlEntry struct {
+	Prefix string            `yaml:"prefix"`
+	Name   string            `yaml:"name"`
+	Site   string            `yaml:"site"`
+	Role   string            `yaml:"role"`
+	Tenant string            `yaml:"tenant"`
+	VNet   string            `yaml:"vnet"`
+	VPC    string            `yaml:"vpc"`
+	Subnet string            `yaml:"subnet"`
+	Tags   map[string]string `yaml:"tags"`
+}
+
+// parseYAML accepts a list of entries or a mapping with a `networks` list.
+func parseYAML(path string, data []byte) (*Table, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, yamlError(path, err)
+	}
+	t := &Table{path: path}
+	if len(doc.Content) == 0 {
+		return t, nil
+	}
+	seq := doc.Content[0]
+	if seq.Kind == yaml.MappingNode {
+		var found *yaml.Node
+		for i := 0; i+1 < len(seq.Content); i += 2 {
+			if seq.Content[i].Value == "networks" {
+				found = seq.Content[i+1]
+			}
+		}
+		if found == nil {
+			return nil, &LineError{path, seq.Line, errors.New("want a list of networks or a `networks:` key")}
+		}
+		seq = found
+	}
+	if seq.Kind != yaml.SequenceNode {
+		return nil, &LineError{path, seq.Line, errors.New("want a list of networks")}
+	}
+	for _, item := range seq.Content {
+		var e yamlEntry
+		if err := item.Decode(&e); err != nil {
+			return nil, &LineError{path, item.Line, err}
+		}
+		pfx, err := parsePrefix(e.Prefix)
+		if err != nil {
+			return nil, &LineError{path, item.Line, err}
+		}
+		vnet := e.VNet
+		if vnet == "" {
+			vnet = e.VPC
+		}
+		t.add(&Network{Prefix: pfx, Name: e.Name, Site: e.Site, Role: e.Role, Tenant: e.Tenant, VNet: vnet, Subnet: e.Subnet, Tags: e.Tags})
+	}
+	return t, nil
+}
+
+// yamlError keeps yaml.v3's "line N" but puts the file in front.
+func yamlError(path string, err error) error {
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return netip.Prefix{}, errors.New("missing prefix")
+	}
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("bad prefix %q: %w", s, err)
+		}
+		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("bad prefix %q: %w", s, err)
+	}
+	return p, nil
+}
+
+// csvColumns are the header names understood in a CSV networks file; the
+// header row is required and columns may come in any order.
+var csvColumns = []string{"prefix", "name", "site", "role", "tenant", "vnet", "subnet", "tags"}
+
+// parseCSV reads a CSV file with a header row. tags are `k=v;k=v`.
+func parseCSV(path string, data []byte) (*Table, error) {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.Comment = '#'
+	r.FieldsPerRecord = -1
+	r.TrimLeadingSpace = true
+	header, err := r.Read()
+	if err != nil {
+		if err == io.EOF {
+			return nil, &LineError{path, 1, errors.New("empty file: want a header row")}
+		}
+		return nil, csvError(path, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if h == "vpc" {
+			h = "vnet"
+		}
+		col[h] = i
+	}
+	if _, ok := col["prefix"]; !ok {
+		line, _ := r.FieldPos(0)
+		return nil, &LineError{path, line, fmt.Errorf("header has no prefix column (columns: %s)", strings.Join(csvColumns, ","))}
+	}
+	t := &Table{path: path}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return t, nil
+		}
+		if err != nil {
+			return nil, csvError(path, err)
+		}
+		line, _ := r.FieldPos(0)
+		get := func(name string) string {
+			if i, ok := col[name]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		pfx, err := parsePrefix(get("prefix"))
+		if err != nil {
+			return nil, &LineError{path, line, err}
+		}
+		n := &Network{Prefix: pfx, Name: get("name"), Site: get("site"), Role: get("role"), Tenant: get("tenant"), VNet: get("vnet"), Subnet: get("subnet")}
+		if tags := get("tags"); tags != "" {
+			n.Tags = map[string]string{}
+			for kv := range strings.SplitSeq(tags, ";") {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || strings.TrimSpace(k) == "" {
+					return nil, &LineError{path, line, fmt.Errorf("bad tag %q: want key=value", kv)}
+				}
+				n.Tags[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+		}
+		t.add(n)
+	}
+}
+
+func csvError(path string, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return &LineError{path, pe.Line, pe.Err}
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+// TagString renders tags as sorted `k=v;k=v` for table rows.
+func TagString(tags map[string]string) string {
+	if len(tags) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(tags[k])
+	}
+	return b.String()
+}
