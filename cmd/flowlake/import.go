@@ -16,6 +16,7 @@ import (
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/importer"
 	"github.com/flowlake/flowlake/internal/importer/vrni"
+	"github.com/flowlake/flowlake/internal/jsonlines"
 )
 
 // importExitSkipped is the exit status of an import that finished but
@@ -170,7 +171,7 @@ func importWriter(out string) (flow.Writer, func() error, error) {
 			return nil, nil, err
 		}
 	}
-	j := importer.NewJSONLines(f)
+	j := jsonlines.New(f)
 	return j, func() error {
 		err := j.Flush()
 		if f != os.Stdout {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/jsonlines"
 )
 
 const cloud = "../../testdata/cloud"
@@ -314,7 +315,7 @@ func TestFollow(t *testing.T) {
 
 func TestJSONLines(t *testing.T) {
 	var out bytes.Buffer
-	j := NewJSONLines(&out)
+	j := jsonlines.New(&out)
 	r, err := New(Options{Writer: j, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,298 @@
+// Package collect receives flow exports over UDP (and IPFIX over TCP), hands
+// each datagram to the decoder of its protocol and passes the decoded flows,
+// in batches, to the next stage (enrichment, then storage and outputs).
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
+
+	"github.com/flowlake/flowlake/internal/flow"
+)
+
+// Config configures a Collector.
+type Config struct {
+	// UDP lists host:port addresses to listen on (":0" picks a free port).
+	UDP []string
+	// TCP lists host:port addresses for IPFIX over TCP.
+	TCP []string
+	// SocketsPerPort is the number of SO_REUSEPORT sockets per UDP address
+	// (default: number of CPUs).
+	SocketsPerPort int
+	// ReceiveBuffer is the socket receive buffer size (default 8 MiB).
+	ReceiveBuffer int
+	// ReadBatch is the number of datagrams per recvmmsg call (default 64).
+	ReadBatch int
+	// BatchRows and BatchDelay decide when a socket's decoded flows are
+	// handed on: at this many rows, or this long after the first.
+	BatchRows  int
+	BatchDelay time.Duration
+	// Decoder decodes every datagram (usually a *Mux).
+	Decoder flow.Decoder
+	// Handle receives each batch, from one goroutine at a time, in the order
+	// batches were completed. It must not keep d after returning.
+	Handle func(d *flow.Decoded)
+	// Registerer receives the collector's metrics (nil: not registered).
+	Registerer prometheus.Registerer
+	// Logger receives errors (rate-limited per exporter); default slog.Default().
+	Logger *slog.Logger
+}
+
+// Collector owns the listening sockets.
+type Collector struct {
+	cfg     Config
+	log     *slog.Logger
+	udp     []*net.UDPConn
+	tcp     []*net.TCPListener
+	m       *metrics
+	batches chan *flow.Decoded
+	pool    sync.Pool
+	errLog  errLimiter
+}
+
+// New opens every listener, so that a port already taken is reported at
+// start and not later.
+func New(cfg Config) (*Collector, error) {
+	if cfg.Decoder == nil || cfg.Handle == nil {
+		return nil, errors.New("collect: Decoder and Handle are required")
+	}
+	if cfg.SocketsPerPort <= 0 {
+		cfg.SocketsPerPort = runtime.NumCPU()
+	}
+	if cfg.ReceiveBuffer <= 0 {
+		cfg.ReceiveBuffer = 8 << 20
+	}
+	if cfg.ReadBatch <= 0 {
+		cfg.ReadBatch = 64
+	}
+	if cfg.BatchRows <= 0 {
+		cfg.BatchRows = 8192
+	}
+	if cfg.BatchDelay <= 0 {
+		cfg.BatchDelay = 500 * time.Millisecond
+	}
+	c := &Collector{cfg: cfg, log: cfg.Logger, batches: make(chan *flow.Decoded, 4*cfg.SocketsPerPort*max(1, len(cfg.UDP))+4)}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	c.pool.New = func() any { return new(flow.Decoded) }
+	c.m = newMetrics(c)
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(c.m); err != nil {
+			return nil, fmt.Errorf("collect: metrics: %w", err)
+		}
+	}
+	for _, addr := range cfg.UDP {
+		// The first socket picks the port when addr says :0; the others
+		// join it.
+		bind := addr
+		for i := 0; i < cfg.SocketsPerPort; i++ {
+			conn, err := listenUDP(bind, cfg.ReceiveBuffer)
+			if err != nil {
+				c.Close()
+				return nil, fmt.Errorf("collect: udp %s: %w", addr, err)
+			}
+			c.udp = append(c.udp, conn)
+			bind = conn.LocalAddr().String()
+		}
+	}
+	for _, addr := range cfg.TCP {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("collect: tcp %s: %w", addr, err)
+		}
+		c.tcp = append(c.tcp, ln.(*net.TCPListener))
+	}
+	return c, nil
+}
+
+func listenUDP(addr string, rcvbuf int) (*net.UDPConn, error) {
+	lc := net.ListenConfig{Control: func(network, address string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+			if serr != nil {
+				return
+			}
+			// SO_RCVBUFFORCE passes net.core.rmem_max when privileged;
+			// otherwise the plain option is capped by it.
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf) != nil {
+				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	pc, err := lc.ListenPacket(context.Background(), "udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return pc.(*net.UDPConn), nil
+}
+
+// UDPAddrs returns the bound UDP addresses, one per configured address.
+func (c *Collector) UDPAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	seen := map[netip.AddrPort]bool{}
+	for _, conn := range c.udp {
+		ap := conn.LocalAddr().(*net.UDPAddr).AddrPort()
+		if !seen[ap] {
+			seen[ap] = true
+			out = append(out, ap)
+		}
+	}
+	return out
+}
+
+// TCPAddrs returns the bound TCP addresses.
+func (c *Collector) TCPAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, ln := range c.tcp {
+		out = append(out, ln.Addr().(*net.TCPAddr).AddrPort())
+	}
+	return out
+}
+
+// Close closes every listener; Run returns soon after.
+func (c *Collector) Close() {
+	for _, conn := range c.udp {
+		_ = conn.Close()
+	}
+	for _, ln := range c.tcp {
+		_ = ln.Close()
+	}
+}
+
+// Run receives until ctx is done, then hands on what was decoded and
+// returns. Handle is called from Run's own goroutine.
+func (c *Collector) Run(ctx context.Context) error {
+	var recv sync.WaitGroup
+	for _, conn := range c.udp {
+		recv.Add(1)
+		go func() { defer recv.Done(); c.receiveUDP(ctx, conn) }()
+	}
+	for _, ln := range c.tcp {
+		recv.Add(1)
+		go func() { defer recv.Done(); c.acceptTCP(ctx, ln) }()
+	}
+	go func() {
+		<-ctx.Done()
+		c.Close()
+	}()
+	go func() { recv.Wait(); close(c.batches) }()
+	for d := range c.batches {
+		c.cfg.Handle(d)
+		c.m.batches.Inc()
+		d.Reset()
+		c.pool.Put(d)
+	}
+	return nil
+}
+
+// hand passes a batch on; when the handler falls behind, receivers block and
+// the kernel buffer absorbs (and, past it, counts) the excess.
+func (c *Collector) hand(d *flow.Decoded) *flow.Decoded {
+	if d.Flows.Len() == 0 && len(d.Counters) == 0 && len(d.Interfaces) == 0 {
+		return d
+	}
+	c.m.flows.Add(float64(d.Flows.Len()))
+	c.batches <- d
+	return c.pool.Get().(*flow.Decoded)
+}
+
+func (c *Collector) receiveUDP(ctx context.Context, conn *net.UDPConn) {
+	pc := ipv4.NewPacketConn(conn)
+	msgs := make([]ipv4.Message, c.cfg.ReadBatch)
+	for i := range msgs {
+		msgs[i].Buffers = [][]byte{make([]byte, 65536)}
+	}
+	cur := c.pool.Get().(*flow.Decoded)
+	var first time.Time
+	tick := min(c.cfg.BatchDelay, 200*time.Millisecond)
+	for ctx.Err() == nil {
+		_ = conn.SetReadDeadline(time.Now().Add(tick))
+		n, err := pc.ReadBatch(msgs, 0)
+		now := time.Now()
+		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				if !first.IsZero() && now.Sub(first) >= c.cfg.BatchDelay {
+					cur, first = c.hand(cur), time.Time{}
+				}
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) {
+				break
+			}
+			c.log.Error("udp receive", "addr", conn.LocalAddr(), "err", err)
+			continue
+		}
+		for i := 0; i < n; i++ {
+			m := &msgs[i]
+			ua, ok := m.Addr.(*net.UDPAddr)
+			if !ok {
+				continue
+			}
+			c.datagram(m.Buffers[0][:m.N], ua.AddrPort(), now, cur)
+		}
+		if first.IsZero() {
+			first = now
+		}
+		if cur.Flows.Len() >= c.cfg.BatchRows || now.Sub(first) >= c.cfg.BatchDelay {
+			cur, first = c.hand(cur), time.Time{}
+		}
+	}
+	c.hand(cur)
+}
+
+// datagram decodes one datagram into cur, counting it.
+func (c *Collector) datagram(pkt []byte, from netip.AddrPort, now time.Time, cur *flow.Decoded) {
+	c.m.datagrams.Inc()
+	c.m.bytes.Add(float64(len(pkt)))
+	if err := c.cfg.Decoder.Decode(pkt, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), now, cur); err != nil {
+		c.m.errors.Inc()
+		if c.errLog.allow(from.Addr(), now) {
+			c.log.Warn("decode", "exporter", from, "err", err)
+		}
+	}
+}
+
+// errLimiter logs at most one decode error per exporter per minute, so a
+// broken exporter cannot flood the log.
+type errLimiter struct {
+	mu   sync.Mutex
+	last map[netip.Addr]time.Time
+}
+
+func (l *errLimiter) allow(a netip.Addr, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil || len(l.last) > 10000 {
+		l.last = map[netip.Addr]time.Time{}
+	}
+	if now.Sub(l.last[a]) < time.Minute {
+		return false
+	}
+	l.last[a] = now
+	return true
+}
+
+// IsClosed reports whether err comes from a closed listener.
+func isClosed(err error) bool {
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed)
+}

@@ -1,0 +1,389 @@
+package serve
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowlake/flowlake/internal/config"
+	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/pcapfile"
+	"github.com/flowlake/flowlake/internal/testenv"
+)
+
+// memWriter totals what reaches the outputs.
+type memWriter struct {
+	mu              sync.Mutex
+	flows           int
+	bytes, packets  uint64
+	bySource        map[uint8]int
+	exporterPresent bool
+}
+
+func (m *memWriter) WriteBatch(b *flow.Batch) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.bySource == nil {
+		m.bySource = map[uint8]int{}
+	}
+	for i := 0; i < b.Len(); i++ {
+		m.flows++
+		m.bytes += b.Bytes[i]
+		m.packets += b.Packets[i]
+		m.bySource[b.SourceType[i]]++
+	}
+	return nil
+}
+
+func (m *memWriter) totals() (int, uint64, uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.flows, m.bytes, m.packets
+}
+
+// start runs a Service on loopback ports chosen by the kernel.
+func start(t *testing.T, mutate func(*config.Config)) (*Service, *memWriter, func()) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Collector.UDP = []string{"127.0.0.1:0"}
+	cfg.Collector.TCP = []string{"127.0.0.1:0"}
+	cfg.Collector.SocketsPerPort = 2
+	cfg.Collector.BatchDelay = 50 * time.Millisecond
+	cfg.Archive.Enabled = false
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	reg := prometheus.NewRegistry()
+	mw := &memWriter{}
+	svc, err := New(cfg, Options{
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Registerer: reg, Gatherer: reg,
+		Writers: map[string]flow.Writer{"mem": mw},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	stop := func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		if ctx.Err() == nil {
+			stop()
+		}
+	})
+	return svc, mw, stop
+}
+
+// waitFlows waits until want flows arrived, or a generous deadline passed
+// (the deadline only ends a failing test; nothing asserts on timing).
+func waitFlows(mw *memWriter, want int) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if n, _, _ := mw.totals(); n >= want {
+			// Give stragglers (duplicates would be a bug) a moment.
+			time.Sleep(200 * time.Millisecond)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+var (
+	trafficOnce sync.Once
+	trafficPath string
+	trafficErr  error
+)
+
+// traffic generates a small synthetic packet capture with the project's
+// generator (bench/cmd/gen), once per test binary.
+func traffic(t *testing.T) string {
+	t.Helper()
+	trafficOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "flowlake-traffic")
+		if err != nil {
+			trafficErr = err
+			return
+		}
+		trafficPath = filepath.Join(dir, "traffic.pcap")
+		cmd := exec.Command("go", "run", "./bench/cmd/gen", "-conns", "2000", "-duration", "60", "-seed", "7", "-o", trafficPath)
+		cmd.Dir = "../.."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			trafficErr = fmt.Errorf("gen: %v: %s", err, out)
+		}
+	})
+	if trafficErr != nil {
+		t.Fatal(trafficErr)
+	}
+	return trafficPath
+}
+
+// softflowdTotals parses softflowd's own end-of-run report: records exported
+// and the per-protocol octet and packet totals.
+func softflowdTotals(t *testing.T, out string) (records int, octets, packets uint64) {
+	t.Helper()
+	m := regexp.MustCompile(`Flows exported: \d+ \((\d+) records\)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no export report in softflowd output:\n%s", out)
+	}
+	records, _ = strconv.Atoi(m[1])
+	for _, p := range regexp.MustCompile(`(?m)^\s+[\w-]+ \(\d+\):\s+(\d+)\s+(\d+)`).FindAllStringSubmatch(out, -1) {
+		o, _ := strconv.ParseUint(p[1], 10, 64)
+		n, _ := strconv.ParseUint(p[2], 10, 64)
+		octets += o
+		packets += n
+	}
+	return records, octets, packets
+}
+
+func TestSoftflowdEndToEnd(t *testing.T) {
+	softflowd := testenv.LookPath(t, "softflowd")
+	pcap := traffic(t)
+	for _, v := range []string{"5", "9", "10"} {
+		t.Run("v"+v, func(t *testing.T) {
+			svc, mw, stop := start(t, nil)
+			addr := svc.Collector().UDPAddrs()[0]
+			cmd := exec.Command(softflowd, "-d", "-r", pcap, "-n", addr.String(), "-v", v, "-m", "100000", "-c", "none",
+				"-p", filepath.Join(t.TempDir(), "pid"))
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("softflowd: %v\n%s", err, out)
+			}
+			records, octets, packets := softflowdTotals(t, string(out))
+			waitFlows(mw, records)
+			stop()
+			flows, gotBytes, gotPkts := mw.totals()
+			if flows != records || gotBytes != octets || gotPkts != packets {
+				t.Errorf("flowlake got %d flows, %d bytes, %d packets; softflowd exported %d records, %d octets, %d packets",
+					flows, gotBytes, gotPkts, records, octets, packets)
+			}
+		})
+	}
+}
+
+// ipTotals sums packets and IP-layer bytes of a capture with tshark, the
+// reference for pmacct's exports.
+func ipTotals(t *testing.T, pcap string) (packets, ipBytes uint64) {
+	t.Helper()
+	tshark := testenv.LookPath(t, "tshark")
+	out, err := exec.Command(tshark, "-r", pcap, "-T", "fields", "-e", "ip.len", "-e", "ipv6.plen").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	s := bufio.NewScanner(bytes.NewReader(out))
+	for s.Scan() {
+		f := strings.Split(s.Text(), "\t")
+		packets++
+		if n, err := strconv.ParseUint(firstField(f[0]), 10, 64); err == nil && f[0] != "" {
+			ipBytes += n
+		} else if len(f) > 1 {
+			n, _ := strconv.ParseUint(firstField(f[1]), 10, 64)
+			ipBytes += n + 40
+		}
+	}
+	return packets, ipBytes
+}
+
+// firstField keeps the outer header's value when tshark lists several.
+func firstField(s string) string {
+	v, _, _ := strings.Cut(s, ",")
+	return v
+}
+
+func TestPmacctNfprobeEndToEnd(t *testing.T) {
+	pmacctd := testenv.LookPath(t, "pmacctd")
+	pcap := traffic(t)
+	wantPkts, wantBytes := ipTotals(t, pcap)
+	for _, v := range []string{"9", "10"} {
+		t.Run("v"+v, func(t *testing.T) {
+			svc, mw, stop := start(t, nil)
+			addr := svc.Collector().UDPAddrs()[0]
+			conf := filepath.Join(t.TempDir(), "pmacctd.conf")
+			os.WriteFile(conf, []byte(strings.Join([]string{
+				"daemonize: false", "pcap_savefile: " + pcap, "pcap_savefile_wait: false", "snaplen: 128",
+				"plugins: nfprobe[np]", "nfprobe_receiver[np]: " + addr.String(), "nfprobe_version[np]: " + v,
+				"nfprobe_maxflows[np]: 100000",
+				"aggregate[np]: src_host, dst_host, src_port, dst_port, proto, tos, tcpflags", ""}, "\n")), 0o644)
+			out, err := exec.Command(pmacctd, "-f", conf).CombinedOutput()
+			if err != nil {
+				t.Fatalf("pmacctd: %v\n%s", err, out)
+			}
+			// pmacctd flushes its cache on exit; wait for packets to stop
+			// changing, since pmacct does not report what it exported.
+			waitStable(mw)
+			stop()
+			flows, gotBytes, gotPkts := mw.totals()
+			if flows == 0 || gotPkts != wantPkts || gotBytes != wantBytes {
+				t.Errorf("flowlake got %d flows, %d bytes, %d packets; the capture holds %d packets, %d IP bytes",
+					flows, gotBytes, gotPkts, wantPkts, wantBytes)
+			}
+		})
+	}
+}
+
+func TestPmacctSfprobeEndToEnd(t *testing.T) {
+	if SFlowDecoder() == nil {
+		testenv.Require(t, "sFlow decoder not built into serve")
+	}
+	pmacctd := testenv.LookPath(t, "pmacctd")
+	pcap := traffic(t)
+	wantPkts, _ := ipTotals(t, pcap)
+	svc, mw, stop := start(t, nil)
+	addr := svc.Collector().UDPAddrs()[0]
+	conf := filepath.Join(t.TempDir(), "pmacctd.conf")
+	os.WriteFile(conf, []byte(strings.Join([]string{
+		"daemonize: false", "pcap_savefile: " + pcap, "pcap_savefile_wait: false", "snaplen: 128",
+		"plugins: sfprobe[sp]", "sfprobe_receiver[sp]: " + addr.String(), "sfprobe_agentip[sp]: 127.0.0.1",
+		"sfprobe_agentsubid[sp]: 1", "sampling_rate[sp]: 1", ""}, "\n")), 0o644)
+	out, err := exec.Command(pmacctd, "-f", conf).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pmacctd: %v\n%s", err, out)
+	}
+	waitStable(mw)
+	stop()
+	// At 1:1 sampling every packet is one sample: one flow, one packet.
+	flows, _, gotPkts := mw.totals()
+	if uint64(flows) != wantPkts || gotPkts != wantPkts {
+		t.Errorf("flowlake got %d samples, %d packets; the capture holds %d packets", flows, gotPkts, wantPkts)
+	}
+}
+
+// waitStable waits until no flow arrived for a second (bounded).
+func waitStable(mw *memWriter) {
+	last, since := -1, time.Now()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		n, _, _ := mw.totals()
+		if n != last {
+			last, since = n, time.Now()
+		} else if n > 0 && time.Since(since) > time.Second {
+			return
+		}
+	}
+}
+
+// TestIPFIXOverTCP streams a real exporter's IPFIX messages over one TCP
+// session and expects what decoding the same capture from UDP gives.
+func TestIPFIXOverTCP(t *testing.T) {
+	dgrams, err := pcapfile.ReadFile("../../testdata/pcap/ipfix/ipfixcol2-cesnet-probe-ipfix-68msgs-3979recs.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stream []byte
+	for _, d := range dgrams {
+		stream = append(stream, d.Payload...)
+	}
+	udpSvc, udpW, udpStop := start(t, nil)
+	uc, err := net.Dial("udp", udpSvc.Collector().UDPAddrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dgrams {
+		uc.Write(d.Payload)
+		time.Sleep(time.Millisecond) // loopback, but do not outrun the receive buffer
+	}
+	uc.Close()
+	waitStable(udpW)
+	udpStop()
+	wantFlows, wantBytes, _ := udpW.totals()
+	if wantFlows < 3979 {
+		t.Fatalf("UDP path decoded only %d flows", wantFlows)
+	}
+
+	svc, mw, stop := start(t, nil)
+	c, err := net.Dial("tcp", svc.Collector().TCPAddrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Odd-sized writes: framing must come from the IPFIX length field.
+	for len(stream) > 0 {
+		n := min(len(stream), 777)
+		if _, err := c.Write(stream[:n]); err != nil {
+			t.Fatal(err)
+		}
+		stream = stream[n:]
+	}
+	c.Close()
+	waitFlows(mw, wantFlows)
+	stop()
+	if flows, b, _ := mw.totals(); flows != wantFlows || b != wantBytes {
+		t.Errorf("TCP: %d flows %d bytes; UDP: %d flows %d bytes", flows, b, wantFlows, wantBytes)
+	}
+}
+
+// TestMalformedCountedAndMetrics sends garbage and a valid v5 datagram and
+// expects the garbage counted, the valid flows kept, the collector alive and
+// the counters visible on /metrics.
+func TestMalformedCountedAndMetrics(t *testing.T) {
+	dgrams, err := pcapfile.ReadFile("../../testdata/pcap/netflow5/" + firstFile(t, "../../testdata/pcap/netflow5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, mw, stop := start(t, nil)
+	c, _ := net.Dial("udp", svc.Collector().UDPAddrs()[0].String())
+	c.Write([]byte{0, 9, 0xff, 0xff, 1, 2, 3})                     // v9 header cut short
+	c.Write([]byte("GET / HTTP/1.1\r\n\r\n"))                      // not a flow protocol
+	c.Write(append([]byte{0, 5, 0, 30}, dgrams[0].Payload[4:]...)) // v5 claiming 30 records
+	want := 0
+	for _, d := range dgrams {
+		c.Write(d.Payload)
+		want += int(d.Payload[3])
+	}
+	c.Close()
+	waitFlows(mw, want)
+	resp, err := http.Get("http://" + svc.HTTP().Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	stop()
+	if n, _, _ := mw.totals(); n != want {
+		t.Errorf("%d flows kept, want %d", n, want)
+	}
+	m := regexp.MustCompile(`(?m)^flowlake_collector_decode_errors_total (\d+)`).FindSubmatch(body)
+	if m == nil || string(m[1]) != "3" {
+		t.Errorf("decode errors metric: %q", m)
+	}
+	for _, name := range []string{"flowlake_exporter_records_total{", "flowlake_collector_kernel_drops{", "flowlake_collector_datagrams_total"} {
+		if !bytes.Contains(body, []byte(name)) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+}
+
+func firstFile(t *testing.T, dir string) string {
+	ents, err := os.ReadDir(dir)
+	if err != nil || len(ents) == 0 {
+		t.Fatalf("%s: %v", dir, err)
+	}
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".pcap") && !strings.Contains(e.Name(), "malformed") {
+			return e.Name()
+		}
+	}
+	t.Fatalf("no pcap in %s", dir)
+	return ""
+}
