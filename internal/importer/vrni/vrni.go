@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/importer/sink"
 	"github.com/flowlake/flowlake/internal/importer/textfield"
+	"github.com/flowlake/flowlake/internal/timewindow"
 )
 
 // Client talks to one vRNI platform.
@@ -448,29 +448,22 @@ func (c *Client) fill(b *flow.Batch, i int, f *flowEntity, t int64) error {
 	return nil
 }
 
-var lastRe = regexp.MustCompile(`^last\s+(\d+)\s+(minute|hour|day|week)s?$`)
-
-// ParseWindow turns --since into [start, end): "last N minutes|hours|days|weeks",
-// "yesterday" and "today" (UTC calendar days), or an RFC 3339 time (until now).
+// ParseWindow turns --since into [start, end) with the syntax of every query
+// front end (package timewindow): "last N hours", "yesterday", "today", a
+// date, an RFC 3339 time or a range. A window reaching into the future ends
+// now.
 func ParseWindow(since string, now time.Time) (time.Time, time.Time, error) {
-	now = now.UTC()
-	s := strings.ToLower(strings.TrimSpace(since))
-	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	switch s {
-	case "yesterday":
-		return midnight.AddDate(0, 0, -1), midnight, nil
-	case "today":
-		return midnight, now, nil
+	w, err := timewindow.Parse(since, "", now)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("--since: %w", err)
 	}
-	if m := lastRe.FindStringSubmatch(s); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		unit := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour, "week": 7 * 24 * time.Hour}[m[2]]
-		return now.Add(-time.Duration(n) * unit), now, nil
+	if w.From.IsZero() {
+		return time.Time{}, time.Time{}, fmt.Errorf("--since is required")
 	}
-	if t, err := time.Parse(time.RFC3339, since); err == nil {
-		return t.UTC(), now, nil
+	if now = now.UTC(); w.To.After(now) {
+		w.To = now
 	}
-	return time.Time{}, time.Time{}, fmt.Errorf("--since %q: want \"last N hours\", \"yesterday\", \"today\" or an RFC 3339 time", since)
+	return w.From, w.To, nil
 }
 
 // Watermarks remember, per platform and filter, up to when flows were
