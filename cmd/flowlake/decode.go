@@ -15,7 +15,7 @@ import (
 	"github.com/flowlake/flowlake/internal/jsonlines"
 	"github.com/flowlake/flowlake/internal/netflow"
 	"github.com/flowlake/flowlake/internal/pcapfile"
-	"github.com/flowlake/flowlake/internal/serve"
+	"github.com/flowlake/flowlake/internal/sflow"
 )
 
 func init() {
@@ -33,7 +33,11 @@ stderr with their number and skipped; the exit status is 2 when any was.`,
 			if err != nil {
 				return err
 			}
-			mux := &collect.Mux{NetFlow: nf, SFlow: serve.SFlowDecoder()}
+			sf, err := sflow.New(sflow.Config{})
+			if err != nil {
+				return err
+			}
+			mux := &collect.Mux{NetFlow: nf, SFlow: sf}
 			out := bufio.NewWriter(cmd.OutOrStdout())
 			defer out.Flush()
 			var p printer
