@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flowlake/flowlake/internal/archive"
+	"github.com/flowlake/flowlake/internal/config"
+	"github.com/flowlake/flowlake/internal/enrich"
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/importer"
 	"github.com/flowlake/flowlake/internal/importer/vrni"
@@ -25,9 +29,9 @@ const importExitSkipped = 2
 
 func init() {
 	var (
-		out, dataDir, fields, follow string
-		interval                     time.Duration
-		vr                           vrniFlags
+		out, dataDir, fields, follow, cfgPath string
+		interval                              time.Duration
+		vr                                    vrniFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "import [format] PATH... | import vrni --url URL --user USER",
@@ -43,7 +47,7 @@ files were skipped (each is logged with file and line/record number), 1 fatal.`,
 		Args: cobra.MinimumNArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 && args[0] == "vrni" {
-				return runVRNIImport(cmd, vr, out, dataDir)
+				return runVRNIImport(cmd, vr, out, dataDir, cfgPath)
 			}
 			format := importer.FormatAuto
 			if len(args) > 0 && isImportFormat(args[0]) {
@@ -56,11 +60,11 @@ files were skipped (each is logged with file and line/record number), 1 fatal.`,
 			if fields != "" {
 				awsFields = strings.Fields(strings.ReplaceAll(fields, ",", " "))
 			}
-			w, closeOut, err := importWriter(out)
+			w, closeOut, err := importWriter(out, dataDir, cfgPath)
 			if err != nil {
 				return err
 			}
-			r, err := importer.New(importer.Options{Format: format, AWSFields: awsFields, DataDir: dataDir, Writer: w})
+			r, err := importer.New(importer.Options{Format: format, AWSFields: awsFields, DataDir: dataDir, Writer: w, CheckpointRows: importCheckpointRows})
 			if err != nil {
 				return err
 			}
@@ -97,7 +101,8 @@ files were skipped (each is logged with file and line/record number), 1 fatal.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&out, "out", "-", "write the imported flows as JSON lines to FILE (- = stdout)")
+	cmd.Flags().StringVar(&out, "out", "", "write the imported flows as JSON lines to FILE (- = stdout) instead of the archive")
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "", "YAML configuration (enrichment sources, retention), as for serve")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "./data", "data directory (import state under <data-dir>/import)")
 	cmd.Flags().StringVar(&fields, "fields", "", "AWS field order for custom formats without a header line (space or comma separated)")
 	cmd.Flags().StringVar(&follow, "follow", "", "keep watching DIR for new or grown files")
@@ -118,7 +123,7 @@ type vrniFlags struct {
 	insecure                                                   bool
 }
 
-func runVRNIImport(cmd *cobra.Command, f vrniFlags, out, dataDir string) error {
+func runVRNIImport(cmd *cobra.Command, f vrniFlags, out, dataDir, cfgPath string) error {
 	if f.url == "" || f.user == "" {
 		return fmt.Errorf("vrni: --url and --user are required")
 	}
@@ -127,7 +132,7 @@ func runVRNIImport(cmd *cobra.Command, f vrniFlags, out, dataDir string) error {
 		hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // opt-in for self-signed vRNI
 	}
 	c := &vrni.Client{BaseURL: f.url, Username: f.user, Password: os.Getenv(f.passwordEnv), Domain: f.domain, DomainValue: f.domainValue, HTTP: hc}
-	w, closeOut, err := importWriter(out)
+	w, closeOut, err := importWriter(out, dataDir, cfgPath)
 	if err != nil {
 		return err
 	}
@@ -160,11 +165,41 @@ func isImportFormat(s string) bool {
 	return false
 }
 
-// importWriter is where imported rows go. The lead switches the default to
-// the archive writer here once internal/archive exists.
-func importWriter(out string) (flow.Writer, func() error, error) {
+// importWriter is where imported rows go: enriched into the archive of
+// dataDir, or as JSON lines to a file or stdout ("-") when out is set.
+func importWriter(out, dataDir, cfgPath string) (flow.Writer, func() error, error) {
+	if out != "" {
+		return jsonlWriter(out)
+	}
+	cfg, err := config.Load(cfgPath, os.Environ())
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := enrich.New(cfg.Enrich)
+	if err != nil {
+		return nil, nil, fmt.Errorf("enrich: %w", err)
+	}
+	// The importer decides when rows become durable (before it saves its
+	// progress), so the archive's own flush triggers are set out of reach.
+	a, err := archive.Open(dataDir, archive.Config{FlushInterval: 24 * time.Hour, FlushRows: 2 * importCheckpointRows,
+		RetainAge: cfg.Archive.RetainAge, RetainBytes: cfg.Archive.RetainBytes})
+	if err != nil {
+		_ = e.Close()
+		if errors.Is(err, archive.ErrLocked) {
+			return nil, nil, fmt.Errorf("%w: stop flowlake serve, or let it import with its import settings", err)
+		}
+		return nil, nil, err
+	}
+	return e.Writer(a), func() error { return errors.Join(a.Close(), e.Close()) }, nil
+}
+
+// importCheckpointRows is how many rows an import buffers between durable
+// checkpoints (about 0.5 KB each in memory).
+const importCheckpointRows = 256 << 10
+
+func jsonlWriter(out string) (flow.Writer, func() error, error) {
 	f := os.Stdout
-	if out != "-" && out != "" {
+	if out != "-" {
 		var err error
 		// Append: with the idempotency state, a re-run adds only new rows.
 		if f, err = os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -10,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flowlake/flowlake/internal/config"
-	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/query"
 	"github.com/flowlake/flowlake/internal/serve"
 )
 
@@ -56,15 +55,17 @@ FLOWLAKE_COLLECTOR_UDP=":2055,:6343", ...), then these flags.`,
 			}
 			log := newLogger(cfg)
 			slog.SetDefault(log)
-			writers, err := archiveWriters(cfg, log)
-			if err != nil {
-				return err
+			var qs *query.Service
+			if cfg.HTTP.Listen != "" {
+				eng, err := openEngine(cfg.DataDir, cfg.Query.Timeout, 0)
+				if err != nil {
+					return err
+				}
+				defer eng.Close()
+				qs = query.New(query.Config{Engine: eng, MaxRows: cfg.Query.MaxRows})
 			}
-			svc, err := serve.New(cfg, serve.Options{Logger: log, Writers: writers})
+			svc, err := serve.New(cfg, serve.Options{Logger: log, Query: qs})
 			if err != nil {
-				return err
-			}
-			if err := registerAPI(svc, cfg, log); err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -93,14 +94,3 @@ func newLogger(cfg config.Config) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
-
-// archiveWriters returns the archive writer when the archive is enabled.
-func archiveWriters(cfg config.Config, log *slog.Logger) (map[string]flow.Writer, error) {
-	if !cfg.Archive.Enabled {
-		return nil, nil
-	}
-	return nil, fmt.Errorf("the archive is not built yet: run with --no-archive --jsonl FILE")
-}
-
-// registerAPI adds the query API to the HTTP server.
-func registerAPI(svc *serve.Service, cfg config.Config, log *slog.Logger) error { return nil }

@@ -32,7 +32,9 @@ type Config struct {
 	Archive   Archive       `yaml:"archive"`
 	Enrich    enrich.Config `yaml:"enrich"`
 	Output    Output        `yaml:"output"`
-	Query     Query         `yaml:"query"`
+	// Imports are cloud flow-log directories serve keeps importing from.
+	Imports []Import `yaml:"imports"`
+	Query   Query    `yaml:"query"`
 }
 
 // HTTP configures the API, web UI and metrics listener.
@@ -86,6 +88,22 @@ type Archive struct {
 	// RetainBytes deletes the oldest flows when the archive grows past this
 	// size (0: no limit).
 	RetainBytes int64 `yaml:"retain_bytes"`
+}
+
+// Import is one directory of cloud flow logs that serve watches (the
+// archive is single-writer, so `flowlake import` cannot write to it while
+// serve runs; serve imports instead).
+type Import struct {
+	// Name identifies the import's progress state (default: its index).
+	Name string `yaml:"name"`
+	// Format is aws-vpc, azure-vnet, azure-nsg, gcp-vpc or auto (default).
+	Format string `yaml:"format"`
+	// Dir is watched recursively for new and grown files.
+	Dir string `yaml:"dir"`
+	// Interval is the polling interval (default 1m).
+	Interval time.Duration `yaml:"interval"`
+	// AWSFields is the AWS field order for custom formats without header.
+	AWSFields []string `yaml:"aws_fields"`
 }
 
 // Output configures additional outputs.

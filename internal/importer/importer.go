@@ -61,6 +61,12 @@ type Options struct {
 	Now time.Time
 	// BatchSize is the number of rows per WriteBatch (sink.DefaultBatchSize if 0).
 	BatchSize int
+	// CheckpointRows is how many rows are written between saves of the
+	// import progress (default 1Mi). Before each save the Writer is flushed
+	// if it has a Flush method (the archive), so progress never counts
+	// rows that are not durable; a resume redoes at most this many rows'
+	// worth of parsing, never duplicates.
+	CheckpointRows int
 }
 
 // Stats are the running totals of an import; safe to read concurrently.
@@ -297,7 +303,7 @@ func (r *Runner) importOne(path string) error {
 			r.log.Warn("more malformed records in this file; only counting from now on", "file", path)
 		}
 	}
-	var counted int64
+	var counted, saved int64
 	prevRecords := skip
 	tmp := new(flow.Batch)
 	idx := make([]int, 0, 64)
@@ -325,7 +331,14 @@ func (r *Runner) importOne(path string) error {
 			return fatalError{fmt.Errorf("write: %w", err)}
 		}
 		r.Stats.Records.Add(int64(out.Len()))
-		if r.state != nil && key != "" && counted > prevRecords {
+		// Progress is saved only for rows the writer made durable, and
+		// not after every batch: a durable flush makes a file in the
+		// archive.
+		if r.state != nil && key != "" && counted > prevRecords && counted-saved >= r.checkpointRows() {
+			if err := r.durable(); err != nil {
+				return fatalError{err}
+			}
+			saved = counted
 			entry.Records = counted
 			r.state.put(key, entry)
 			if err := r.state.Save(); err != nil {
@@ -342,6 +355,9 @@ func (r *Runner) importOne(path string) error {
 	if err := s.Flush(); err != nil {
 		return err
 	}
+	if err := r.durable(); err != nil {
+		return fatalError{err}
+	}
 	if r.state != nil && key != "" {
 		entry.Records = max(counted, prevRecords)
 		entry.Complete = true
@@ -351,6 +367,24 @@ func (r *Runner) importOne(path string) error {
 		}
 	}
 	r.log.Debug("imported", "file", path, "format", format, "rows", counted, "skipped", skippedHere)
+	return nil
+}
+
+func (r *Runner) checkpointRows() int64 {
+	if r.opt.CheckpointRows > 0 {
+		return int64(r.opt.CheckpointRows)
+	}
+	return 1 << 20
+}
+
+// durable makes what was written so far durable when the writer buffers
+// (the archive), before progress that counts on it is saved.
+func (r *Runner) durable() error {
+	if f, ok := r.opt.Writer.(interface{ Flush() error }); ok {
+		if err := f.Flush(); err != nil {
+			return fmt.Errorf("flush: %w", err)
+		}
+	}
 	return nil
 }
 

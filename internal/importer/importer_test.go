@@ -185,10 +185,10 @@ func TestIdempotentReimport(t *testing.T) {
 	os.WriteFile(f, genAWS(100), 0o644)
 	data := filepath.Join(tmp, "data")
 	w := &memWriter{}
-	if _, err := run(t, Options{Writer: w, DataDir: data, BatchSize: 16}, f); err != nil {
+	if _, err := run(t, Options{Writer: w, DataDir: data, BatchSize: 16, CheckpointRows: 16}, f); err != nil {
 		t.Fatal(err)
 	}
-	r, err := run(t, Options{Writer: w, DataDir: data, BatchSize: 16}, f)
+	r, err := run(t, Options{Writer: w, DataDir: data, BatchSize: 16, CheckpointRows: 16}, f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestIdempotentReimport(t *testing.T) {
 	fh, _ := os.OpenFile(f, os.O_APPEND|os.O_WRONLY, 0)
 	fh.Write(genAWS(130)[len(genAWS(100)):])
 	fh.Close()
-	if _, err := run(t, Options{Writer: w, DataDir: data, BatchSize: 16}, f); err != nil {
+	if _, err := run(t, Options{Writer: w, DataDir: data, BatchSize: 16, CheckpointRows: 16}, f); err != nil {
 		t.Fatal(err)
 	}
 	if len(w.rows) != 130 {
@@ -243,14 +243,14 @@ func TestPartialImportResumes(t *testing.T) {
 		}
 		os.WriteFile(f, content, 0o644)
 		w := &memWriter{failAfter: 3}
-		if _, err := run(t, Options{Writer: w, DataDir: data, BatchSize: 16}, f); err == nil {
+		if _, err := run(t, Options{Writer: w, DataDir: data, BatchSize: 16, CheckpointRows: 16}, f); err == nil {
 			t.Fatal("the writer failure did not stop the import")
 		}
 		if len(w.rows) != 48 {
 			t.Fatalf("%d rows before the crash, want 48", len(w.rows))
 		}
 		w.failAfter = 0
-		r, err := run(t, Options{Writer: w, DataDir: data, BatchSize: 16}, f)
+		r, err := run(t, Options{Writer: w, DataDir: data, BatchSize: 16, CheckpointRows: 16}, f)
 		if err != nil {
 			t.Fatal(err)
 		}

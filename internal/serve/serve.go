@@ -17,13 +17,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flowlake/flowlake/internal/archive"
 	"github.com/flowlake/flowlake/internal/collect"
 	"github.com/flowlake/flowlake/internal/config"
 	"github.com/flowlake/flowlake/internal/enrich"
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/jsonlines"
 	"github.com/flowlake/flowlake/internal/netflow"
+	"github.com/flowlake/flowlake/internal/query"
 	"github.com/flowlake/flowlake/internal/server"
+	"github.com/flowlake/flowlake/internal/sflow"
 )
 
 // Service is a running flowlake: create it with New, run it with Run.
@@ -31,6 +34,7 @@ type Service struct {
 	cfg      config.Config
 	log      *slog.Logger
 	netflow  *netflow.Decoder
+	sflow    *sflow.Decoder
 	enricher *enrich.Enricher
 	coll     *collect.Collector
 	http     *server.Server
@@ -39,6 +43,8 @@ type Service struct {
 	closers  []func() error
 	errs     *prometheus.CounterVec
 	tplPath  string
+	archive  *archive.Archive
+	imports  []*importJob
 
 	mu sync.Mutex // serialises writers between the collector and Close
 }
@@ -57,9 +63,11 @@ type Options struct {
 	Gatherer   prometheus.Gatherer
 	// Stdout receives JSON lines when output.jsonl is "-".
 	Stdout io.Writer
-	// Writers are extra outputs (the archive is added by the caller until
-	// it is wired here).
+	// Writers are extra outputs besides the archive and JSON lines.
 	Writers map[string]flow.Writer
+	// Query, when set, serves POST /api/v1/query (the caller opens the
+	// engine, which needs cgo's DuckDB).
+	Query *query.Service
 }
 
 // New opens every listener and loads every source; errors here are
@@ -130,6 +138,19 @@ func New(cfg config.Config, opt Options) (s *Service, err error) {
 		s.writers = append(s.writers, namedWriter{"jsonl", j})
 		s.closers = append([]func() error{j.Flush}, s.closers...)
 	}
+	if cfg.Archive.Enabled {
+		a, err := archive.Open(cfg.DataDir, archive.Config{
+			FlushInterval: cfg.Archive.FlushInterval, FlushRows: cfg.Archive.FlushRows,
+			RetainAge: cfg.Archive.RetainAge, RetainBytes: cfg.Archive.RetainBytes,
+			Registerer: opt.Registerer,
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.archive = a
+		s.writers = append(s.writers, namedWriter{"archive", a})
+		s.closers = append(s.closers, a.Close)
+	}
 	for name, w := range opt.Writers {
 		s.writers = append(s.writers, namedWriter{name, w})
 		if c, ok := w.(io.Closer); ok {
@@ -137,7 +158,17 @@ func New(cfg config.Config, opt Options) (s *Service, err error) {
 		}
 	}
 
-	mux := &collect.Mux{NetFlow: s.netflow, SFlow: sflowDecoder(cfg)}
+	for i, ic := range cfg.Imports {
+		job, err := s.newImport(i, ic)
+		if err != nil {
+			return nil, err
+		}
+		s.imports = append(s.imports, job)
+	}
+	if s.sflow, err = newSFlow(cfg); err != nil {
+		return nil, fmt.Errorf("sflow: %w", err)
+	}
+	mux := &collect.Mux{NetFlow: s.netflow, SFlow: s.sflow}
 	s.coll, err = collect.New(collect.Config{
 		UDP: cfg.Collector.UDP, TCP: cfg.Collector.TCP,
 		SocketsPerPort: cfg.Collector.SocketsPerPort, ReceiveBuffer: cfg.Collector.ReceiveBuffer,
@@ -156,6 +187,9 @@ func New(cfg config.Config, opt Options) (s *Service, err error) {
 	if cfg.HTTP.Listen != "" {
 		if s.http, err = server.New(cfg.HTTP.Listen, opt.Gatherer, s.log); err != nil {
 			return nil, err
+		}
+		if opt.Query != nil {
+			s.http.Mux.Handle("POST /api/v1/query", opt.Query.Handler())
 		}
 	}
 	return s, nil
@@ -177,10 +211,15 @@ func (s *Service) handle(d *flow.Decoded) {
 		return
 	}
 	s.enricher.Enrich(&d.Flows)
+	s.write(&d.Flows)
+}
+
+// write hands an enriched batch to every writer.
+func (s *Service) write(b *flow.Batch) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, w := range s.writers {
-		if err := w.w.WriteBatch(&d.Flows); err != nil {
+		if err := w.w.WriteBatch(b); err != nil {
 			// Outputs keep their own buffers and retries; a failure here
 			// is counted and logged, and the collector keeps collecting.
 			s.errs.WithLabelValues(w.name).Inc()
@@ -196,7 +235,7 @@ func (s *Service) exporterStats() []collect.ExporterStat {
 		out = append(out, collect.ExporterStat{Exporter: st.Exporter, Protocol: proto, Domain: st.ObservationDomain,
 			Packets: st.Packets, Records: st.Records, Errors: st.Errors, TemplateMisses: st.TemplateMisses, SequenceGaps: st.SequenceGaps})
 	}
-	return append(out, sflowStats()...)
+	return append(out, sflowStats(s.sflow)...)
 }
 
 // Run collects until ctx is done, then drains the collector, flushes the
@@ -214,6 +253,14 @@ func (s *Service) Run(ctx context.Context) error {
 		s.log.Info("http", "addr", s.http.Addr().String())
 		wg.Add(1)
 		go func() { defer wg.Done(); httpErr = s.http.Serve(ctx) }()
+	}
+	if s.archive != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.archive.Run(ctx) }()
+	}
+	for _, job := range s.imports {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.runImport(ctx, job) }()
 	}
 	wg.Add(1)
 	go func() {

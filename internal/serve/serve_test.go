@@ -244,15 +244,26 @@ func TestPmacctNfprobeEndToEnd(t *testing.T) {
 	}
 }
 
+// TestPmacctSfprobeEndToEnd has pmacctd sample every packet of a capture as
+// sFlow; what it sent is captured on loopback and decoded by tshark, the
+// independent oracle (pmacct does not report what it exported).
 func TestPmacctSfprobeEndToEnd(t *testing.T) {
-	if SFlowDecoder() == nil {
-		testenv.Require(t, "sFlow decoder not built into serve")
-	}
 	pmacctd := testenv.LookPath(t, "pmacctd")
+	tcpdump := testenv.LookPath(t, "tcpdump")
+	tshark := testenv.LookPath(t, "tshark")
 	pcap := traffic(t)
-	wantPkts, _ := ipTotals(t, pcap)
 	svc, mw, stop := start(t, nil)
 	addr := svc.Collector().UDPAddrs()[0]
+	capFile := filepath.Join(t.TempDir(), "sflow.pcap")
+	td := exec.Command(tcpdump, "-i", "lo", "-n", "-s", "0", "-U", "-w", capFile, fmt.Sprintf("udp and dst port %d", addr.Port()))
+	var tdErr bytes.Buffer
+	td.Stderr = &tdErr
+	if err := td.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100 && !strings.Contains(tdErr.String(), "listening"); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
 	conf := filepath.Join(t.TempDir(), "pmacctd.conf")
 	os.WriteFile(conf, []byte(strings.Join([]string{
 		"daemonize: false", "pcap_savefile: " + pcap, "pcap_savefile_wait: false", "snaplen: 128",
@@ -263,12 +274,52 @@ func TestPmacctSfprobeEndToEnd(t *testing.T) {
 		t.Fatalf("pmacctd: %v\n%s", err, out)
 	}
 	waitStable(mw)
+	metrics := scrape(t, svc)
 	stop()
-	// At 1:1 sampling every packet is one sample: one flow, one packet.
-	flows, _, gotPkts := mw.totals()
-	if uint64(flows) != wantPkts || gotPkts != wantPkts {
-		t.Errorf("flowlake got %d samples, %d packets; the capture holds %d packets", flows, gotPkts, wantPkts)
+	time.Sleep(500 * time.Millisecond)
+	td.Process.Signal(os.Interrupt)
+	td.Wait()
+	fields, err := exec.Command(tshark, "-r", capFile, "-d", fmt.Sprintf("udp.port==%d,sflow", addr.Port()),
+		"-T", "fields", "-e", "sflow_245.header.frame_length").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
 	}
+	var samples, frameBytes uint64
+	for _, line := range strings.Fields(string(fields)) {
+		for _, v := range strings.Split(line, ",") {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				t.Fatalf("tshark value %q", v)
+			}
+			samples++
+			frameBytes += n
+		}
+	}
+	if samples == 0 {
+		t.Fatalf("tshark saw no sFlow samples in the capture (%s)", tdErr.String())
+	}
+	// At 1:1 sampling every sample is one flow of one packet and its frame length.
+	flows, gotBytes, gotPkts := mw.totals()
+	if uint64(flows) != samples || gotPkts != samples || gotBytes != frameBytes {
+		t.Errorf("flowlake got %d flows, %d packets, %d bytes; pmacctd sent %d samples of %d bytes (tshark)\n%s",
+			flows, gotPkts, gotBytes, samples, frameBytes,
+			regexp.MustCompile(`(?m)^flowlake_(collector|exporter)_.*$`).FindAllString(metrics, -1))
+	}
+	// And pmacct sampled (nearly) every packet of the capture.
+	if wantPkts, _ := ipTotals(t, pcap); samples+16 < wantPkts {
+		t.Errorf("pmacctd sent %d samples for %d packets", samples, wantPkts)
+	}
+}
+
+func scrape(t *testing.T, svc *Service) string {
+	t.Helper()
+	resp, err := http.Get("http://" + svc.HTTP().Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
 }
 
 // waitStable waits until no flow arrived for a second (bounded).

@@ -32,9 +32,9 @@ var (
 )
 
 // Parse resolves since and until (either may be empty) against now. since
-// may itself be a range ("A to B", "A..B"); then until must be empty. A
-// since that names a whole period ("yesterday", "2026-03-03") ends with
-// that period unless until says otherwise; otherwise the window ends now.
+// may itself be a range ("A to B", "A..B"); then until must be empty.
+// "yesterday" and "today" end with their day unless until says otherwise;
+// any other since ends now.
 func Parse(since, until string, now time.Time) (Window, error) {
 	now = now.UTC()
 	since, until = strings.TrimSpace(since), strings.TrimSpace(until)
@@ -134,7 +134,8 @@ func point(s string, now, after time.Time) (time.Time, time.Time, error) {
 		return base.Add(d), time.Time{}, nil
 	}
 	if t, err := time.Parse("2006-01-02", l); err == nil {
-		return t, t.AddDate(0, 0, 1), nil
+		// "since 2026-03-01" means until now; a range names one day.
+		return t, time.Time{}, nil
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02t15:04:05", "2006-01-02t15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"} {
 		if t, err := time.Parse(layout, l); err == nil {

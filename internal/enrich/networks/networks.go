@@ -4,6 +4,7 @@ package networks
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/gaissmai/bart"
+
+	"github.com/flowlake/flowlake/internal/enrich/lpm4"
 	"gopkg.in/yaml.v3"
 )
 
@@ -35,6 +38,11 @@ type Table struct {
 	path string
 	lpm  bart.Fast[*Network]
 	list []*Network
+	// v4 answers IPv4 look-ups (nil if it could not be built; lpm then
+	// does): flat arrays indexed by address beat walking trie nodes, and
+	// v4nets turns its values back into networks.
+	v4     *lpm4.Table
+	v4nets []*Network
 }
 
 // Lookup returns the most specific network holding ip, or nil.
@@ -42,8 +50,46 @@ func (t *Table) Lookup(ip netip.Addr) *Network {
 	if t == nil {
 		return nil
 	}
+	if ip.Is4() && t.v4 != nil {
+		return t.Lookup4(ip.As4())
+	}
 	n, _ := t.lpm.Lookup(ip)
 	return n
+}
+
+// Lookup4 returns the most specific network holding the IPv4 address a, or
+// nil: the flow path's look-up, without building a netip.Addr.
+func (t *Table) Lookup4(a [4]byte) *Network {
+	if t == nil {
+		return nil
+	}
+	if t.v4 == nil {
+		n, _ := t.lpm.Lookup(netip.AddrFrom4(a))
+		return n
+	}
+	if i, ok := t.v4.Lookup(binary.BigEndian.Uint32(a[:])); ok {
+		return t.v4nets[i]
+	}
+	return nil
+}
+
+// finish builds the IPv4 look-up table once every network is added.
+func (t *Table) finish() *Table {
+	var es []lpm4.Entry
+	t.v4nets = t.v4nets[:0]
+	for p, n := range t.lpm.All4() {
+		es = append(es, lpm4.Entry{Prefix: p, Value: uint32(len(t.v4nets))})
+		t.v4nets = append(t.v4nets, n)
+	}
+	v4, err := lpm4.Build(es)
+	if err != nil {
+		// Only a pathological file gets here (millions of prefixes longer
+		// than /24); bart answers instead, correctly if slower.
+		t.v4, t.v4nets = nil, nil
+		return t
+	}
+	t.v4 = v4
+	return t
 }
 
 // Networks returns the entries in file order.
@@ -69,7 +115,7 @@ func New(entries []*Network) *Table {
 	for _, n := range entries {
 		t.add(n)
 	}
-	return t
+	return t.finish()
 }
 
 func (t *Table) add(n *Network) {
@@ -127,7 +173,7 @@ func parseYAML(path string, data []byte) (*Table, error) {
 	}
 	t := &Table{path: path}
 	if len(doc.Content) == 0 {
-		return t, nil
+		return t.finish(), nil
 	}
 	seq := doc.Content[0]
 	if seq.Kind == yaml.MappingNode {
@@ -160,7 +206,7 @@ func parseYAML(path string, data []byte) (*Table, error) {
 		}
 		t.add(&Network{Prefix: pfx, Name: e.Name, Site: e.Site, Role: e.Role, Tenant: e.Tenant, VNet: vnet, Subnet: e.Subnet, Tags: e.Tags})
 	}
-	return t, nil
+	return t.finish(), nil
 }
 
 // yamlError keeps yaml.v3's "line N" but puts the file in front.
@@ -220,7 +266,7 @@ func parseCSV(path string, data []byte) (*Table, error) {
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
-			return t, nil
+			return t.finish(), nil
 		}
 		if err != nil {
 			return nil, csvError(path, err)

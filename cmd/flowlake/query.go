@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flowlake/flowlake/internal/archive"
+	"github.com/flowlake/flowlake/internal/engine"
+	"github.com/flowlake/flowlake/internal/query"
+)
+
+func init() {
+	var (
+		dataDir, since, until, format string
+		explain                       bool
+		maxRows                       int
+		timeout                       time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "query 'KQL'",
+		Short: "Run a KQL-style query over the archive (flows | where ... | summarize ...)",
+		Long: `Run a KQL-style query over the archive and print the result.
+
+  flowlake query 'flows | where dst_port == 443 | summarize bytes=sum(bytes) by src_addr | top 10 by bytes'
+  flowlake query --since yesterday 'flows | summarize count() by bin(time_received, 1h) | render timechart'
+  flowlake query --explain 'NTANetAnalytics | where DestPort == 22'
+
+--since/--until take "last 24 hours", "yesterday", "today", "7d", dates,
+ISO times and ranges ("yesterday 00:00 to 00:00", "2026-03-03..2026-03-04").`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			eng, err := openEngine(dataDir, timeout, 0)
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			svc := query.New(query.Config{Engine: eng, MaxRows: maxRows})
+			resp, err := svc.Run(cmd.Context(), query.Request{Query: args[0], Since: since, Until: until, Explain: explain})
+			if err != nil {
+				return err
+			}
+			if explain {
+				fmt.Fprintln(cmd.OutOrStdout(), resp.SQL)
+				return nil
+			}
+			if err := query.Write(cmd.OutOrStdout(), format, resp); err != nil {
+				return err
+			}
+			for _, s := range resp.Skipped {
+				fmt.Fprintf(os.Stderr, "skipped unreadable file %s: %s\n", s.Path, s.Reason)
+			}
+			if resp.Truncated {
+				fmt.Fprintf(os.Stderr, "result truncated to %d rows (--max-rows)\n", len(resp.Rows))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dataDir, "data-dir", "./data", "data directory (archive under <data-dir>/flows)")
+	f.StringVar(&since, "since", "", `start of the window ("last 24 hours", "yesterday", ISO time, or a range)`)
+	f.StringVar(&until, "until", "", "end of the window (default: now, or the end of the period since names)")
+	f.StringVar(&format, "format", "table", "table, csv, json or jsonl")
+	f.BoolVar(&explain, "explain", false, "print the SQL instead of running it")
+	f.IntVar(&maxRows, "max-rows", 10000, "return at most this many rows (0: no limit)")
+	f.DurationVar(&timeout, "timeout", 5*time.Minute, "stop the query after this long")
+	rootCmd.AddCommand(cmd)
+}
+
+// openEngine opens the query engine over the archive of dataDir, planning
+// with the archive's catalog.
+func openEngine(dataDir string, timeout time.Duration, maxRows int) (*engine.Engine, error) {
+	return engine.Open(engine.Config{
+		DataDir: dataDir,
+		Timeout: timeout,
+		MaxRows: maxRows,
+		Files: func(from, to time.Time) ([]string, error) {
+			cat, err := archive.ReadCatalog(dataDir)
+			if err != nil {
+				return nil, err
+			}
+			var paths []string
+			for _, fi := range cat.Files(from, to) {
+				paths = append(paths, fi.Path)
+			}
+			return paths, nil
+		},
+	})
+}

@@ -1,0 +1,590 @@
+// Package archive is flowlake's Parquet lake: it buffers flow batches,
+// flushes them every few seconds into ZSTD-compressed Parquet files
+// partitioned by time_received (flows/date=YYYY-MM-DD/hour=HH/*.parquet,
+// UTC), compacts the small files of an hour into larger sorted ones, and
+// deletes old data by age and by total size.
+//
+// The Parquet schema is derived from package schema; the type mapping is a
+// contract with the query engine and the KQL compiler:
+//
+//	uint8/uint16/uint32  INT32 with the unsigned INT logical type of that width
+//	uint64, mac          INT64 unsigned 64
+//	time                 INT64 TIMESTAMP(NANOS, isAdjustedToUTC=true)
+//	addr                 FIXED_LEN_BYTE_ARRAY(16), IPv4-mapped, all-zero = absent
+//	string               BYTE_ARRAY STRING, dictionary-encoded
+//	enum                 BYTE_ARRAY STRING holding the value's name, dictionary-encoded
+//
+// Every file is written to a hidden temporary name, fsynced and renamed, so
+// readers (flowlake, DuckDB, Spark, pandas) never see a partial file. A
+// small catalog (flows/_catalog.json), rewritten atomically on every change,
+// lists the files so query planning never lists directories.
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowlake/flowlake/internal/flow"
+)
+
+// Config tunes the archive. Zero values take the defaults documented per field.
+type Config struct {
+	// FlushInterval is how often buffered flows are written (default 5s):
+	// the most a crash can lose.
+	FlushInterval time.Duration
+	// FlushRows flushes early when this many flows are buffered (default 1<<20).
+	FlushRows int
+	// CompactMinFiles is how many small files an hour that is still being
+	// written needs before they are compacted (default 8); a past hour's
+	// small files are compacted as soon as there are two.
+	CompactMinFiles int
+	// CompactTargetRows is the size of a compacted file (default 1<<20).
+	// Compaction holds that many flows in memory (about 0.5 KB each).
+	CompactTargetRows int
+	// RetainAge deletes hours older than this (0: keep forever).
+	RetainAge time.Duration
+	// RetainBytes deletes the oldest hours while the lake is larger (0: no limit).
+	RetainBytes int64
+	// GraceDelete is how long files replaced by compaction or pruned stay on
+	// disk so that running queries finish (default 1m; negative: delete at once).
+	GraceDelete time.Duration
+	// RowGroupRows is the number of rows per Parquet row group (default
+	// 128Ki): the unit of pruning by statistics.
+	RowGroupRows int
+
+	// MaxBufferedRows bounds the flows held in memory while writing fails
+	// (default 2*FlushRows); beyond it flows are dropped and counted.
+	MaxBufferedRows int
+	// Registerer receives the flowlake_archive_* metrics (default
+	// prometheus.DefaultRegisterer). Metrics already registered there by
+	// another Archive are shared.
+	Registerer prometheus.Registerer
+}
+
+func (c *Config) setDefaults() {
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = 5 * time.Second
+	}
+	if c.FlushRows <= 0 {
+		c.FlushRows = 1 << 20
+	}
+	if c.CompactMinFiles <= 0 {
+		c.CompactMinFiles = 8
+	}
+	if c.CompactTargetRows <= 0 {
+		c.CompactTargetRows = 1 << 20
+	}
+	if c.GraceDelete == 0 {
+		c.GraceDelete = time.Minute
+	}
+	if c.RowGroupRows <= 0 {
+		c.RowGroupRows = 128 << 10
+	}
+	if c.MaxBufferedRows <= 0 {
+		c.MaxBufferedRows = 2 * c.FlushRows
+	}
+	if c.Registerer == nil {
+		c.Registerer = prometheus.DefaultRegisterer
+	}
+}
+
+// ErrLocked is returned by Open when another process (flowlake serve, or an
+// archive subcommand) has the lake open for writing.
+var ErrLocked = errors.New("archive: data directory is in use by another flowlake process")
+
+// Archive writes flows into the lake. Its methods are safe for concurrent use.
+type Archive struct {
+	cfg      Config
+	flowsDir string
+	lock     *os.File
+	m        *metrics
+
+	mu       sync.Mutex // guards the fields below
+	buf      *flow.Batch
+	spare    *flow.Batch
+	pending  int // flows buffered or being flushed
+	failing  bool
+	lastFail time.Time
+	dropping bool
+	closed   bool
+
+	flushMu     sync.Mutex // one flush at a time
+	flushWriter *fileWriter
+	maintMu     sync.Mutex // one compaction or prune at a time
+	// compactWriter is created on first use: most processes (the CLI,
+	// tests) never compact.
+	compactWriter *fileWriter
+	catMu         sync.Mutex // guards cat and the catalog file
+	cat           *Catalog
+
+	kick    chan struct{}
+	running atomic.Bool
+	seq     atomic.Uint64
+}
+
+// Open opens (creating if needed) the lake under dataDir for writing and
+// takes its lock. It reconciles the catalog with the disk: temporaries of a
+// crashed writer are removed, files the catalog misses are added from their
+// footers, missing ones dropped, unreadable ones reported and skipped.
+func Open(dataDir string, cfg Config) (*Archive, error) {
+	cfg.setDefaults()
+	flowsDir, err := flowsDirOf(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(flowsDir, 0o755); err != nil {
+		return nil, fmt.Errorf("archive: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(flowsDir, ".lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("archive: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w (%s)", ErrLocked, flowsDir)
+		}
+		return nil, fmt.Errorf("archive: lock %s: %w", flowsDir, err)
+	}
+	a := &Archive{
+		cfg:      cfg,
+		flowsDir: flowsDir,
+		lock:     lock,
+		m:        newMetrics(cfg.Registerer),
+		buf:      new(flow.Batch),
+		kick:     make(chan struct{}, 1),
+		flushWriter: newFileWriter(writeOptions{
+			rowGroupRows: cfg.RowGroupRows,
+			level:        flushLevel,
+			// Flush files live until compaction replaces them; string min/max
+			// statistics (rarely selective: every row group holds most
+			// values) cost 15 % of the flush CPU, so only compacted files
+			// carry them.
+			noStringBounds: true,
+		}),
+	}
+	if err := a.reconcile(); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *Archive) reconcile() error {
+	cat, err := loadCatalog(a.flowsDir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		cat = &Catalog{flowsDir: a.flowsDir}
+	case err != nil:
+		slog.Warn("archive: catalog unreadable; rebuilding it from Parquet footers", "dir", a.flowsDir, "err", err)
+		cat = &Catalog{flowsDir: a.flowsDir}
+	}
+	names, temps, err := scanFiles(a.flowsDir)
+	if err != nil {
+		return fmt.Errorf("archive: scan %s: %w", a.flowsDir, err)
+	}
+	for _, t := range temps {
+		p := filepath.Join(a.flowsDir, filepath.FromSlash(t))
+		slog.Info("archive: removing partial file left by an interrupted write", "path", p)
+		os.Remove(p)
+	}
+	onDisk := map[string]bool{}
+	for _, n := range names {
+		onDisk[n] = true
+	}
+	inCat := map[string]bool{}
+	kept := cat.files[:0]
+	for _, f := range cat.files {
+		if onDisk[f.rel] {
+			kept = append(kept, f)
+			inCat[f.rel] = true
+		} else {
+			slog.Warn("archive: catalog lists a file that is gone; dropping it", "path", f.Path)
+		}
+	}
+	cat.files = kept
+	pendingDel := map[string]bool{}
+	for _, d := range cat.deletes {
+		pendingDel[d.Rel] = true
+	}
+	replaced := map[string]bool{}
+	added := 0
+	for _, rel := range names {
+		if inCat[rel] || pendingDel[rel] {
+			continue
+		}
+		fi, ft, err := statFile(a.flowsDir, rel)
+		if err != nil {
+			a.m.corrupt.Inc()
+			slog.Error("archive: skipping unreadable Parquet file", "path", filepath.Join(a.flowsDir, rel), "err", err)
+			continue
+		}
+		for _, s := range ft.sources {
+			replaced[s] = true
+		}
+		cat.files = append(cat.files, fi)
+		inCat[rel] = true
+		added++
+	}
+	if len(replaced) > 0 {
+		// A compaction finished writing but the catalog was not updated:
+		// its sources must go, or their rows would count twice.
+		kept := cat.files[:0]
+		for _, f := range cat.files {
+			if replaced[f.rel] {
+				cat.deletes = append(cat.deletes, pendingDelete{Rel: f.rel})
+				continue
+			}
+			kept = append(kept, f)
+		}
+		cat.files = kept
+	}
+	if added > 0 {
+		slog.Info("archive: added files missing from the catalog (from their footers)", "dir", a.flowsDir, "files", added)
+	}
+	cat.sort()
+	a.cat = cat
+	a.m.setSize(cat)
+	return cat.save()
+}
+
+// WriteBatch copies b's flows into the archive's buffer; they reach disk at
+// the next flush. It implements flow.Writer and never fails because the
+// disk does: while writing fails, flows are kept up to MaxBufferedRows and
+// beyond that dropped and counted (flowlake_archive_dropped_flows_total).
+func (a *Archive) WriteBatch(b *flow.Batch) error {
+	n := b.Len()
+	if n == 0 {
+		return nil
+	}
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return errors.New("archive: closed")
+	}
+	if a.pending+n > a.cfg.MaxBufferedRows {
+		first := !a.dropping
+		a.dropping = true
+		a.mu.Unlock()
+		a.m.dropped.Add(float64(n))
+		if first {
+			slog.Error("archive: buffer full, dropping flows until writing catches up", "buffered", a.cfg.MaxBufferedRows)
+		}
+		return nil
+	}
+	a.buf.AppendBatch(b)
+	a.pending += n
+	a.m.buffered.Set(float64(a.pending))
+	full := a.buf.Len() >= a.cfg.FlushRows
+	retry := !a.failing || time.Since(a.lastFail) >= a.cfg.FlushInterval
+	a.mu.Unlock()
+	if !full {
+		return nil
+	}
+	if a.running.Load() {
+		select {
+		case a.kick <- struct{}{}:
+		default:
+		}
+		return nil
+	}
+	if retry {
+		// Without Run nobody else flushes: do it here. Errors are logged
+		// and counted by Flush; the flows stay buffered.
+		_ = a.Flush()
+	}
+	return nil
+}
+
+// Flush writes the buffered flows now, one file per hour of time_received.
+// On error the flows that could not be written stay buffered for the next
+// attempt.
+func (a *Archive) Flush() error {
+	a.flushMu.Lock()
+	defer a.flushMu.Unlock()
+	a.mu.Lock()
+	b := a.buf
+	if b.Len() == 0 {
+		a.mu.Unlock()
+		return nil
+	}
+	if a.spare != nil {
+		a.buf, a.spare = a.spare, nil
+	} else {
+		a.buf = new(flow.Batch)
+	}
+	a.mu.Unlock()
+
+	failed, infos, err := a.writeHours(b)
+	if len(infos) > 0 {
+		a.addFiles(infos, nil)
+	}
+	written := b.Len()
+	if failed != nil {
+		written -= failed.Len()
+	}
+	a.m.flows.Add(float64(written))
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.pending -= written
+	a.m.buffered.Set(float64(a.pending))
+	if err != nil {
+		a.m.writeErrors.Inc()
+		// Keep the unwritten flows ahead of those that arrived meanwhile.
+		failed.AppendBatch(a.buf)
+		a.buf = failed
+		a.lastFail = time.Now()
+		if !a.failing {
+			a.failing = true
+			slog.Error("archive: writing Parquet failed; buffering flows and retrying every flush interval",
+				"err", err, "buffered", a.pending, "limit", a.cfg.MaxBufferedRows, "retry", a.cfg.FlushInterval)
+		}
+		return err
+	}
+	if a.failing || a.dropping {
+		slog.Info("archive: writing works again", "dir", a.flowsDir)
+		a.failing, a.dropping = false, false
+	}
+	b.Truncate(0)
+	a.spare = b
+	return nil
+}
+
+// writeHours writes b as one file per hour of time_received. It returns the
+// flows it could not write (nil when all were) and the files written.
+func (a *Archive) writeHours(b *flow.Batch) (failed *flow.Batch, infos []FileInfo, err error) {
+	lo, hi := timeRange(b)
+	if hourOf(lo) == hourOf(hi) {
+		fi, err := writeFileAtomic(a.flushWriter, a.flowsDir, a.newName(lo, "f"), b, nil)
+		if err != nil {
+			return b, nil, err
+		}
+		return nil, []FileInfo{fi}, nil
+	}
+	// Flows of several hours (late exporters, imports of old logs): split
+	// so that every file stays inside its partition.
+	idx := map[int64][]int{}
+	var hours []int64
+	for i, t := range b.TimeReceived {
+		h := hourOf(t)
+		if _, ok := idx[h]; !ok {
+			hours = append(hours, h)
+		}
+		idx[h] = append(idx[h], i)
+	}
+	var firstErr error
+	part := new(flow.Batch)
+	for _, h := range hours {
+		part.Truncate(0)
+		part.AppendRows(b, idx[h])
+		fi, err := writeFileAtomic(a.flushWriter, a.flowsDir, a.newName(part.TimeReceived[0], "f"), part, nil)
+		if err != nil {
+			if failed == nil {
+				failed = new(flow.Batch)
+			}
+			failed.AppendBatch(part)
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		infos = append(infos, fi)
+	}
+	return failed, infos, firstErr
+}
+
+// hourOf returns the hour (since the Unix epoch, floored) holding ns.
+func hourOf(ns int64) int64 {
+	h := ns / int64(time.Hour)
+	if ns < 0 && ns%int64(time.Hour) != 0 {
+		h--
+	}
+	return h
+}
+
+// newName returns a new file path relative to the flows directory for flows
+// of the hour of ts. kind is "f" for flush files and "c" for compacted
+// ones; the names sort by creation time.
+func (a *Archive) newName(ts int64, kind string) string {
+	t := flow.Time(ts)
+	now := time.Now().UTC()
+	return fmt.Sprintf("date=%s/hour=%02d/%s-%s-%06d.parquet", t.Format("2006-01-02"), t.Hour(),
+		kind, now.Format("20060102T150405.000000000"), a.seq.Add(1)%1000000)
+}
+
+// addFiles adds files to the catalog, removes the replaced ones (queued
+// for deletion after GraceDelete) and saves it.
+func (a *Archive) addFiles(add []FileInfo, remove []FileInfo) {
+	a.catMu.Lock()
+	defer a.catMu.Unlock()
+	if len(remove) > 0 {
+		gone := map[string]bool{}
+		for _, f := range remove {
+			gone[f.rel] = true
+		}
+		kept := a.cat.files[:0]
+		for _, f := range a.cat.files {
+			if !gone[f.rel] {
+				kept = append(kept, f)
+			}
+		}
+		a.cat.files = kept
+		after := time.Now().Add(a.cfg.GraceDelete).UnixNano()
+		for _, f := range remove {
+			a.cat.deletes = append(a.cat.deletes, pendingDelete{Rel: f.rel, After: after})
+		}
+	}
+	a.cat.files = append(a.cat.files, add...)
+	a.cat.sort()
+	a.m.setSize(a.cat)
+	a.saveCatalogLocked()
+	if a.cfg.GraceDelete < 0 {
+		a.deleteDueLocked(time.Now())
+	}
+}
+
+func (a *Archive) saveCatalogLocked() {
+	if err := a.cat.save(); err != nil {
+		// The files are on disk; the next save (or Open) lists them.
+		a.m.writeErrors.Inc()
+		slog.Error("archive: saving the catalog failed", "err", err)
+	}
+}
+
+// deleteDueLocked deletes the replaced/pruned files whose grace period is over.
+func (a *Archive) deleteDueLocked(now time.Time) {
+	if len(a.cat.deletes) == 0 {
+		return
+	}
+	kept := a.cat.deletes[:0]
+	changed := false
+	for _, d := range a.cat.deletes {
+		if d.After > now.UnixNano() {
+			kept = append(kept, d)
+			continue
+		}
+		p := filepath.Join(a.flowsDir, filepath.FromSlash(d.Rel))
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			slog.Warn("archive: deleting replaced file failed; will retry", "path", p, "err", err)
+			kept = append(kept, d)
+			continue
+		}
+		changed = true
+		// Empty partition directories go too; Remove fails on non-empty ones.
+		hourDir := filepath.Dir(p)
+		if os.Remove(hourDir) == nil {
+			os.Remove(filepath.Dir(hourDir))
+		}
+	}
+	a.cat.deletes = kept
+	if changed {
+		a.saveCatalogLocked()
+	}
+}
+
+// Catalog returns a snapshot of the archive's catalog.
+func (a *Archive) Catalog() *Catalog {
+	a.catMu.Lock()
+	defer a.catMu.Unlock()
+	return &Catalog{flowsDir: a.flowsDir, files: append([]FileInfo(nil), a.cat.files...)}
+}
+
+// Run flushes every FlushInterval (and when FlushRows are buffered),
+// compacts and applies retention in the background, until ctx is done; it
+// then flushes a last time and returns.
+func (a *Archive) Run(ctx context.Context) {
+	a.running.Store(true)
+	defer a.running.Store(false)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.maintain(ctx)
+	}()
+	t := time.NewTicker(a.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := a.Flush(); err != nil {
+				slog.Error("archive: final flush failed", "err", err)
+			}
+			wg.Wait()
+			return
+		case <-t.C:
+		case <-a.kick:
+		}
+		a.mu.Lock()
+		wait := a.failing && time.Since(a.lastFail) < a.cfg.FlushInterval/2
+		a.mu.Unlock()
+		if !wait {
+			// Errors are logged (once per streak) and counted by Flush.
+			_ = a.Flush()
+		}
+	}
+}
+
+// maintenanceInterval is how often Run compacts and prunes.
+func (a *Archive) maintenanceInterval() time.Duration {
+	return max(6*a.cfg.FlushInterval, 30*time.Second)
+}
+
+func (a *Archive) maintain(ctx context.Context) {
+	t := time.NewTicker(a.maintenanceInterval())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := a.Compact(ctx); err != nil && ctx.Err() == nil {
+			slog.Error("archive: compaction failed", "err", err)
+		}
+		if _, err := a.Prune(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			slog.Error("archive: retention failed", "err", err)
+		}
+		a.catMu.Lock()
+		a.deleteDueLocked(time.Now())
+		a.catMu.Unlock()
+	}
+}
+
+// Close flushes, deletes replaced files whose grace period is over and
+// releases the lake. Files still in their grace period are deleted by the
+// next Open's Run or Close.
+func (a *Archive) Close() error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.mu.Unlock()
+	err := a.Flush()
+	a.mu.Lock()
+	a.closed = true
+	lost := a.pending
+	a.mu.Unlock()
+	if err != nil {
+		a.m.dropped.Add(float64(lost))
+		err = fmt.Errorf("archive: close: %d flows not written: %w", lost, err)
+	}
+	a.catMu.Lock()
+	a.deleteDueLocked(time.Now())
+	a.catMu.Unlock()
+	if cerr := a.lock.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	return err
+}

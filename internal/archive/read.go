@@ -1,0 +1,167 @@
+package archive
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/flow/schema"
+)
+
+// footer is what a file's footer tells without reading its pages.
+type footer struct {
+	rows     int64
+	min, max int64
+	sources  []string // relative paths a compacted file replaced
+}
+
+// openParquet opens path and parses its footer; a truncated or otherwise
+// corrupt file fails here.
+func openParquet(path string, withIndex bool) (*os.File, *parquet.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(!withIndex), parquet.SkipBloomFilters(true))
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, pf, nil
+}
+
+func readFooter(path string) (footer, int64, error) {
+	f, pf, err := openParquet(path, false)
+	if err != nil {
+		return footer{}, 0, err
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	ft := footer{rows: pf.NumRows()}
+	lo, ok1 := pf.Lookup(metaMinTime)
+	hi, ok2 := pf.Lookup(metaMaxTime)
+	if !ok1 || !ok2 {
+		return footer{}, 0, fmt.Errorf("%s: not a flowlake archive file (no %s metadata)", path, metaMinTime)
+	}
+	if ft.min, err = strconv.ParseInt(lo, 10, 64); err != nil {
+		return footer{}, 0, fmt.Errorf("%s: bad %s: %w", path, metaMinTime, err)
+	}
+	if ft.max, err = strconv.ParseInt(hi, 10, 64); err != nil {
+		return footer{}, 0, fmt.Errorf("%s: bad %s: %w", path, metaMaxTime, err)
+	}
+	if s, ok := pf.Lookup(metaSources); ok && s != "" {
+		ft.sources = strings.Split(s, ",")
+	}
+	return ft, st.Size(), nil
+}
+
+// readFile appends every row of the Parquet file at path to b. Columns are
+// matched by name, so files written before a column was added read with
+// that column zero, and columns unknown to this build are ignored.
+func readFile(path string, b *flow.Batch) error {
+	f, pf, err := openParquet(path, false)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fileCols := map[string]int{}
+	for i, leaf := range pf.Schema().Columns() {
+		if len(leaf) == 1 {
+			fileCols[leaf[0]] = i
+		}
+	}
+	vals := make([]parquet.Value, valueChunk)
+	for _, rg := range pf.RowGroups() {
+		n := int(rg.NumRows())
+		first := b.Extend(n)
+		chunks := rg.ColumnChunks()
+		for c, col := range schema.Columns {
+			fi, ok := fileCols[col.Name]
+			if !ok {
+				continue
+			}
+			if err := readColumn(chunks[fi], vals, b, c, first, first+n); err != nil {
+				b.Truncate(first)
+				return fmt.Errorf("%s: column %s: %w", path, col.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// readColumn fills rows [lo, hi) of column c of b from chunk.
+func readColumn(chunk parquet.ColumnChunk, vals []parquet.Value, b *flow.Batch, c, lo, hi int) error {
+	col := &schema.Columns[c]
+	r := parquet.NewColumnChunkValueReader(chunk)
+	defer r.Close()
+	// Strings repeat (dictionary-encoded columns): intern them so a batch
+	// read back holds one copy per distinct value, not one per row.
+	var intern map[string]string
+	var enumIdx map[string]uint8
+	if col.Type == schema.String {
+		intern = map[string]string{"": ""}
+	}
+	if col.Type == schema.Enum {
+		enumIdx = make(map[string]uint8, len(col.Values))
+		for i, v := range col.Values {
+			enumIdx[v] = uint8(i)
+		}
+	}
+	dst := b.Column(c)
+	i := lo
+	for i < hi {
+		n, err := r.ReadValues(vals[:min(len(vals), hi-i)])
+		for _, v := range vals[:n] {
+			switch s := dst.(type) {
+			case []uint8:
+				if enumIdx != nil {
+					s[i] = enumIdx[string(v.ByteArray())]
+				} else {
+					s[i] = uint8(v.Uint32())
+				}
+			case []uint16:
+				s[i] = uint16(v.Uint32())
+			case []uint32:
+				s[i] = v.Uint32()
+			case []uint64:
+				s[i] = v.Uint64()
+			case []int64:
+				s[i] = v.Int64()
+			case []flow.Addr:
+				copy(s[i][:], v.ByteArray())
+			case []string:
+				bs := v.ByteArray()
+				str, ok := intern[string(bs)]
+				if !ok {
+					str = string(bs)
+					if len(intern) < 1<<16 {
+						intern[str] = str
+					}
+				}
+				s[i] = str
+			}
+			i++
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return err
+		}
+	}
+	if i != hi {
+		return fmt.Errorf("read %d values, want %d", i-lo, hi-lo)
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package archive
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/encoding"
+
+	"github.com/flowlake/flowlake/internal/flow/schema"
+)
+
+// The Parquet type of each schema type is agreed with the query engine and
+// the KQL compiler (see package doc); changing it changes what SQL sees.
+func parquetNode(c schema.Column) (parquet.Node, error) {
+	switch c.Type {
+	case schema.Uint8:
+		return parquet.Uint(8), nil
+	case schema.Uint16:
+		return parquet.Uint(16), nil
+	case schema.Uint32:
+		return parquet.Uint(32), nil
+	case schema.Uint64, schema.MAC:
+		return parquet.Uint(64), nil
+	case schema.Time:
+		// Mostly increasing within a file: delta encoding shrinks it to a few
+		// bits per value before ZSTD even sees it.
+		return parquet.Encoded(parquet.Timestamp(parquet.Nanosecond), &parquet.DeltaBinaryPacked), nil
+	case schema.Addr:
+		return parquet.Leaf(parquet.FixedLenByteArrayType(16)), nil
+	case schema.String, schema.Enum:
+		return parquet.Encoded(parquet.String(), &parquet.RLEDictionary), nil
+	}
+	return nil, fmt.Errorf("archive: column %s: no Parquet mapping for type %v", c.Name, c.Type)
+}
+
+// flowSchema is the Parquet schema of the lake, built from schema.Columns
+// in their order.
+var flowSchema = mustFlowSchema()
+
+func mustFlowSchema() *parquet.Schema {
+	g := &orderedGroup{}
+	for _, c := range schema.Columns {
+		n, err := parquetNode(c)
+		if err != nil {
+			panic(err)
+		}
+		g.fields = append(g.fields, &orderedField{Node: n, name: c.Name})
+	}
+	return parquet.NewSchema("flow", g)
+}
+
+// orderedGroup is a Parquet group whose fields keep the schema's column
+// order; parquet.Group is a map and would sort them by name, which makes
+// `SELECT *` in any tool list columns alphabetically instead of in the
+// documented order.
+type orderedGroup struct{ fields []parquet.Field }
+
+func (g *orderedGroup) ID() int                           { return 0 }
+func (g *orderedGroup) String() string                    { return "group" }
+func (g *orderedGroup) Type() parquet.Type                { return parquet.Group{}.Type() }
+func (g *orderedGroup) Optional() bool                    { return false }
+func (g *orderedGroup) Repeated() bool                    { return false }
+func (g *orderedGroup) Required() bool                    { return true }
+func (g *orderedGroup) Leaf() bool                        { return false }
+func (g *orderedGroup) Fields() []parquet.Field           { return g.fields }
+func (g *orderedGroup) Encoding() encoding.Encoding       { return nil }
+func (g *orderedGroup) Compression() compress.Codec       { return nil }
+func (g *orderedGroup) GoType() reflect.Type              { return reflect.TypeFor[map[string]any]() }
+func (f *orderedField) Name() string                      { return f.name }
+func (f *orderedField) Value(reflect.Value) reflect.Value { return reflect.Value{} }
+
+type orderedField struct {
+	parquet.Node
+	name string
+}

@@ -1,0 +1,374 @@
+package archive
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/flow/schema"
+)
+
+// Key-value metadata written into every file's footer, so that a catalog
+// can be rebuilt from footers alone (no row group statistics decoding) and
+// a compacted file names the files it replaced.
+const (
+	metaMinTime = "flowlake.min_time_received" // Unix ns
+	metaMaxTime = "flowlake.max_time_received" // Unix ns
+	metaSources = "flowlake.sources"           // compacted files: replaced file names, '/'-separated relative paths joined by ','
+	metaVersion = "flowlake.archive_version"
+)
+
+// valueChunk is how many rows are turned into parquet.Values per
+// WriteRowValues call: big enough to amortise the call, small enough to
+// stay in L1/L2.
+const valueChunk = 2048
+
+type writeOptions struct {
+	rowGroupRows int
+	level        zstd.Level
+	sorting      []parquet.SortingColumn
+	bloom        []parquet.BloomFilterColumn
+	// noStringBounds leaves min/max out of the column index and row group
+	// statistics of string and enum columns (see flushOptions).
+	noStringBounds bool
+}
+
+// codecs are shared: zstd.Codec pools its encoders, and building one per
+// file would throw the pool away.
+var codecs = map[zstd.Level]*zstd.Codec{
+	zstd.SpeedFastest:           {Level: zstd.SpeedFastest},
+	zstd.SpeedDefault:           {Level: zstd.SpeedDefault},
+	zstd.SpeedBetterCompression: {Level: zstd.SpeedBetterCompression},
+}
+
+func codec(l zstd.Level) *zstd.Codec {
+	if c, ok := codecs[l]; ok {
+		return c
+	}
+	return codecs[zstd.SpeedDefault]
+}
+
+// fileWriter writes Parquet files with one configuration, reusing one
+// parquet.Writer (its column buffers, dictionaries and page buffers) from
+// file to file: allocating them per file cost a fifth of the write time in
+// GC. Not safe for concurrent use.
+type fileWriter struct {
+	opt writeOptions
+	w   *parquet.Writer
+}
+
+func newFileWriter(opt writeOptions) *fileWriter { return &fileWriter{opt: opt} }
+
+func (fw *fileWriter) writer(out io.Writer) *parquet.Writer {
+	// parquet-go v0.32.0 loses the sorting columns of files written after
+	// Writer.Reset (they come out all zero: the row group metadata it
+	// resets shares the slice), so writers of sorted files are not reused.
+	if fw.w != nil && len(fw.opt.sorting) == 0 {
+		fw.w.Reset(out)
+		return fw.w
+	}
+	opt := fw.opt
+	opts := []parquet.WriterOption{
+		flowSchema,
+		parquet.Compression(codec(opt.level)),
+		parquet.CreatedBy("flowlake", "archive", "1"),
+		parquet.PageBufferSize(256 << 10),
+		// Page header statistics are superseded by the column index (page
+		// bounds), which is still written; computing both doubled the cost
+		// of string columns.
+		parquet.DataPageStatistics(false),
+		parquet.KeyValueMetadata(metaVersion, "1"),
+	}
+	if opt.rowGroupRows > 0 {
+		opts = append(opts, parquet.MaxRowsPerRowGroup(int64(opt.rowGroupRows)))
+	}
+	if len(opt.sorting) > 0 {
+		opts = append(opts, parquet.SortingWriterConfig(parquet.SortingColumns(opt.sorting...)))
+	}
+	if len(opt.bloom) > 0 {
+		opts = append(opts, parquet.BloomFilters(opt.bloom...))
+	}
+	if opt.noStringBounds {
+		for _, c := range schema.Columns {
+			if c.Type == schema.String || c.Type == schema.Enum {
+				opts = append(opts, parquet.SkipPageBounds(c.Name))
+			}
+		}
+	}
+	fw.w = parquet.NewWriter(out, opts...)
+	return fw.w
+}
+
+// writeParquet writes all rows of b (in the order perm, when not nil) to
+// out as one Parquet file, column by column straight from the batch's
+// slices, with the footer metadata meta.
+func (fw *fileWriter) write(out io.Writer, b *flow.Batch, perm []int, meta [][2]string) error {
+	w := fw.writer(out)
+	err := writeParquet(w, b, perm, meta, fw.opt.rowGroupRows)
+	if err != nil {
+		// A writer that failed half-way is in an unknown state.
+		fw.w = nil
+	}
+	return err
+}
+
+func writeParquet(w *parquet.Writer, b *flow.Batch, perm []int, meta [][2]string, rowGroupRows int) error {
+	for _, kv := range meta {
+		w.SetKeyValueMetadata(kv[0], kv[1])
+	}
+	n := b.Len()
+	rg := rowGroupRows
+	if rg <= 0 {
+		rg = n
+	}
+	vals := make([]parquet.Value, 0, valueChunk)
+	cols := w.ColumnWriters()
+	for lo := 0; lo < n; lo += rg {
+		hi := min(lo+rg, n)
+		for c := range schema.Columns {
+			cw := cols[c]
+			for clo := lo; clo < hi; clo += valueChunk {
+				chi := min(clo+valueChunk, hi)
+				if perm != nil {
+					vals = columnValuesPerm(vals[:cap(vals)], b, c, perm[clo:chi])
+				} else {
+					vals = columnValues(vals[:cap(vals)], b, c, clo, chi)
+				}
+				if _, err := cw.WriteRowValues(vals); err != nil {
+					return fmt.Errorf("column %s: %w", schema.Columns[c].Name, err)
+				}
+			}
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	return w.Close()
+}
+
+// columnValues returns rows [lo, hi) of column c of b as parquet.Values in
+// vals (which must have room for them). Byte values point into the batch's
+// memory (no copy): the column writer copies them before WriteRowValues
+// returns. Values carry no column index or levels: the column writer they
+// go to is the column, and every column is required.
+func columnValues(vals []parquet.Value, b *flow.Batch, c, lo, hi int) []parquet.Value {
+	col := &schema.Columns[c]
+	vals = vals[:hi-lo]
+	switch s := b.Column(c).(type) {
+	case []uint8:
+		s = s[lo:hi]
+		if col.Type == schema.Enum {
+			var names [256]parquet.Value
+			for i, name := range col.Values {
+				names[i] = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(name), len(name)))
+			}
+			for i := len(col.Values); i < len(names); i++ {
+				names[i] = names[0]
+			}
+			for i, v := range s {
+				vals[i] = names[v]
+			}
+			return vals
+		}
+		for i, v := range s {
+			vals[i] = parquet.Int32Value(int32(v))
+		}
+	case []uint16:
+		for i, v := range s[lo:hi] {
+			vals[i] = parquet.Int32Value(int32(v))
+		}
+	case []uint32:
+		for i, v := range s[lo:hi] {
+			vals[i] = parquet.Int32Value(int32(v))
+		}
+	case []uint64:
+		for i, v := range s[lo:hi] {
+			vals[i] = parquet.Int64Value(int64(v))
+		}
+	case []int64:
+		for i, v := range s[lo:hi] {
+			vals[i] = parquet.Int64Value(v)
+		}
+	case []flow.Addr:
+		s = s[lo:hi]
+		for i := range s {
+			vals[i] = parquet.FixedLenByteArrayValue(s[i][:])
+		}
+	case []string:
+		for i, v := range s[lo:hi] {
+			vals[i] = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(v), len(v)))
+		}
+	default:
+		panic(fmt.Sprintf("archive: column %s: unexpected slice type %T", col.Name, s))
+	}
+	return vals
+}
+
+// columnValuesPerm is columnValues for the rows perm of column c, in that order.
+func columnValuesPerm(vals []parquet.Value, b *flow.Batch, c int, perm []int) []parquet.Value {
+	col := &schema.Columns[c]
+	vals = vals[:len(perm)]
+	switch s := b.Column(c).(type) {
+	case []uint8:
+		if col.Type == schema.Enum {
+			for i, p := range perm {
+				name := col.Values[0]
+				if int(s[p]) < len(col.Values) {
+					name = col.Values[s[p]]
+				}
+				vals[i] = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(name), len(name)))
+			}
+			return vals
+		}
+		for i, p := range perm {
+			vals[i] = parquet.Int32Value(int32(s[p]))
+		}
+	case []uint16:
+		for i, p := range perm {
+			vals[i] = parquet.Int32Value(int32(s[p]))
+		}
+	case []uint32:
+		for i, p := range perm {
+			vals[i] = parquet.Int32Value(int32(s[p]))
+		}
+	case []uint64:
+		for i, p := range perm {
+			vals[i] = parquet.Int64Value(int64(s[p]))
+		}
+	case []int64:
+		for i, p := range perm {
+			vals[i] = parquet.Int64Value(s[p])
+		}
+	case []flow.Addr:
+		for i, p := range perm {
+			vals[i] = parquet.FixedLenByteArrayValue(s[p][:])
+		}
+	case []string:
+		for i, p := range perm {
+			vals[i] = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s[p]), len(s[p])))
+		}
+	default:
+		panic(fmt.Sprintf("archive: column %s: unexpected slice type %T", col.Name, s))
+	}
+	return vals
+}
+
+// timeRange returns the smallest and largest time_received of b (b non-empty).
+func timeRange(b *flow.Batch) (lo, hi int64) {
+	lo, hi = b.TimeReceived[0], b.TimeReceived[0]
+	for _, t := range b.TimeReceived {
+		lo, hi = min(lo, t), max(hi, t)
+	}
+	return lo, hi
+}
+
+// writeFileAtomic writes b as <flowsDir>/<rel>: first to a hidden temporary
+// name in the same directory (not ending in .parquet, so no reader globbing
+// the lake picks up a partial file), fsynced, renamed, and the directory
+// fsynced so the rename survives a crash.
+//
+// perm, when set, is the order to write b's rows in (compaction sorts an
+// index instead of copying the batch); meta is added to the footer.
+func writeFileAtomic(fw *fileWriter, flowsDir, rel string, b *flow.Batch, perm []int, meta ...[2]string) (FileInfo, error) {
+	final := filepath.Join(flowsDir, rel)
+	dir := filepath.Dir(final)
+	if err := mkdirAllSync(flowsDir, dir); err != nil {
+		return FileInfo{}, err
+	}
+	lo, hi := timeRange(b)
+	meta = append(meta,
+		[2]string{metaMinTime, strconv.FormatInt(lo, 10)},
+		[2]string{metaMaxTime, strconv.FormatInt(hi, 10)})
+	tmp := filepath.Join(dir, "."+filepath.Base(final)+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return FileInfo{}, fmt.Errorf("create %s: %w", tmp, err)
+	}
+	fail := func(err error) (FileInfo, error) {
+		f.Close()
+		os.Remove(tmp)
+		return FileInfo{}, err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := fw.write(bw, b, perm, meta); err != nil {
+		return fail(fmt.Errorf("write %s: %w", tmp, err))
+	}
+	if err := bw.Flush(); err != nil {
+		return fail(fmt.Errorf("write %s: %w", tmp, err))
+	}
+	if err := f.Sync(); err != nil {
+		return fail(fmt.Errorf("fsync %s: %w", tmp, err))
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return FileInfo{}, fmt.Errorf("close %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		return FileInfo{}, fmt.Errorf("rename %s: %w", tmp, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return FileInfo{}, err
+	}
+	return FileInfo{
+		Path:    final,
+		MinTime: flow.Time(lo),
+		MaxTime: flow.Time(hi),
+		Rows:    int64(b.Len()),
+		Bytes:   st.Size(),
+		rel:     rel,
+	}, nil
+}
+
+// mkdirAllSync creates dir (under root) and fsyncs each parent whose entry
+// it added, so a new partition directory is durable before files in it are.
+func mkdirAllSync(root, dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return os.MkdirAll(dir, 0o755)
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", root, err)
+	}
+	cur := root
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		next := filepath.Join(cur, part)
+		if err := os.Mkdir(next, 0o755); err != nil && !os.IsExist(err) {
+			return fmt.Errorf("create %s: %w", next, err)
+		} else if err == nil {
+			if err := syncDir(cur); err != nil {
+				return err
+			}
+		}
+		cur = next
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("fsync dir %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync dir %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+package archive
+
+import (
+	"io"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"testing"
+	"time"
+)
+
+type countWriter struct{ n int64 }
+
+func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
+
+var _ io.Writer = (*countWriter)(nil)
+
+// BenchmarkWrite measures batch -> Parquet (in memory, ZSTD at the flush
+// level) in flows/s and the bytes per flow of a flush file.
+func BenchmarkWrite(b *testing.B) {
+	b.Run("stats=all", func(b *testing.B) { benchWrite(b, false) })
+	b.Run("stats=nostrings", func(b *testing.B) { benchWrite(b, true) })
+	b.Run("archive", benchArchiveFlush)
+}
+
+// benchArchiveFlush is the whole flush path: WriteBatch (copy into the
+// buffer), Flush (Parquet, fsync, rename, catalog).
+func benchArchiveFlush(b *testing.B) {
+	const n = 1 << 18
+	batch := genBatch(1, time.Date(2026, 11, 30, 13, 0, 0, 0, time.UTC), n, 20000)
+	a, err := Open(b.TempDir(), Config{FlushInterval: time.Hour, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for range b.N {
+		if err := a.WriteBatch(batch); err != nil {
+			b.Fatal(err)
+		}
+		if err := a.Flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "flows/s")
+	b.ReportMetric(float64(n)*float64(b.N)/(cpuTime()-cpu0).Seconds(), "flows/cpu-s")
+	b.ReportMetric(0, "ns/op")
+}
+
+func benchWrite(b *testing.B, noStringBounds bool) {
+	const n = 1 << 18
+	batch := genBatch(1, time.Date(2026, 11, 30, 13, 0, 0, 0, time.UTC), n, 20000)
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	var w countWriter
+	fw := newFileWriter(writeOptions{rowGroupRows: 128 << 10, level: flushLevel, noStringBounds: noStringBounds})
+	for range b.N {
+		w = countWriter{}
+		if err := fw.write(&w, batch, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "flows/s")
+	b.ReportMetric(float64(n)*float64(b.N)/(cpuTime()-cpu0).Seconds(), "flows/cpu-s")
+	b.ReportMetric(float64(w.n)/n, "bytes/flow")
+	b.ReportMetric(0, "ns/op")
+}

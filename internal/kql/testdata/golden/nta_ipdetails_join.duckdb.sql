@@ -1,0 +1,21 @@
+WITH _q1 AS (
+  SELECT "time_received" AS "TimeGenerated", "time_start" AS "FlowStartTime", "time_end" AS "FlowEndTime", CASE "flow_type" WHEN 'intra-network' THEN 'IntraVNet' WHEN 'inter-site' THEN 'InterVNet' WHEN 'to-internet' THEN 'ExternalPublic' WHEN 'from-internet' THEN 'ExternalPublic' WHEN 'internet' THEN 'ExternalPublic' WHEN 'unknown-private' THEN 'UnknownPrivate' ELSE 'Unknown' END AS "FlowType", 'FlowLog' AS "SubType", "src_addr" AS "SrcIp", "dst_addr" AS "DestIp", "src_port" AS "SrcPort", "dst_port" AS "DestPort", CASE "proto" WHEN 6 THEN 'T' WHEN 17 THEN 'U' ELSE CAST("proto" AS VARCHAR) END AS "L4Protocol", CASE WHEN "application" <> '' THEN "application" ELSE "service" END AS "L7Protocol", CASE "direction" WHEN 'ingress' THEN 'Inbound' WHEN 'egress' THEN 'Outbound' ELSE '' END AS "FlowDirection", CASE "action" WHEN 'allow' THEN 'Allowed' WHEN 'deny' THEN 'Denied' ELSE '' END AS "FlowStatus", "rule" AS "AclRule", "bytes" AS "BytesSrcToDest", "rev_bytes" AS "BytesDestToSrc", "packets" AS "PacketsSrcToDest", "rev_packets" AS "PacketsDestToSrc", "src_subnet" AS "SrcSubnet", "dst_subnet" AS "DestSubnet", "src_vm" AS "SrcVm", "dst_vm" AS "DestVm", CASE "direction" WHEN 'egress' THEN "region" ELSE '' END AS "SrcRegion", CASE "direction" WHEN 'ingress' THEN "region" ELSE '' END AS "DestRegion", CASE "direction" WHEN 'egress' THEN "account" ELSE '' END AS "SrcSubscription", CASE "direction" WHEN 'ingress' THEN "account" ELSE '' END AS "DestSubscription", '' AS "SrcLoadBalancer", '' AS "DestLoadBalancer", CASE "flow_type" WHEN 'from-internet' THEN "src_country" WHEN 'to-internet' THEN "dst_country" ELSE CASE WHEN "dst_country" <> '' THEN "dst_country" ELSE "src_country" END END AS "Country", "src_country" AS "SrcCountry", "dst_country" AS "DestCountry", 1 AS "FlowCount" FROM (SELECT * FROM "flows") AS _q0
+),
+_q2 AS (
+  SELECT "DestIp", CAST(sum("BytesSrcToDest") AS BIGINT) AS "Bytes" FROM _q1 GROUP BY "DestIp"
+),
+_q3 AS (
+  SELECT "Ip", 'ExternalPublic' AS "FlowType", "PublicIpDetails", "Location", max("TimeGenerated") AS "TimeGenerated" FROM (SELECT "src_addr" AS "Ip", "src_as_name" AS "PublicIpDetails", "src_country" AS "Location", "time_received" AS "TimeGenerated" FROM (SELECT * FROM "flows") AS _s WHERE "src_country" <> '' OR "src_as_name" <> '' UNION ALL SELECT "dst_addr" AS "Ip", "dst_as_name" AS "PublicIpDetails", "dst_country" AS "Location", "time_received" AS "TimeGenerated" FROM (SELECT * FROM "flows") AS _d WHERE "dst_country" <> '' OR "dst_as_name" <> '') AS _ips GROUP BY "Ip", "PublicIpDetails", "Location"
+),
+_q4 AS (
+  SELECT "Ip", "Location", "PublicIpDetails" FROM _q3
+),
+_q5 AS (
+  SELECT l."DestIp" AS "DestIp", l."Bytes" AS "Bytes", r."Ip" AS "Ip", r."Location" AS "Location", r."PublicIpDetails" AS "PublicIpDetails" FROM _q2 AS l LEFT JOIN _q4 AS r ON l."DestIp" = r."Ip"
+),
+_q6 AS (
+  SELECT "DestIp", "Bytes", "Location", "PublicIpDetails" FROM _q5
+)
+SELECT list_transform([hex("DestIp")], h -> CASE WHEN h = '00000000000000000000000000000000' THEN '' WHEN substr(h, 1, 24) = '00000000000000000000FFFF' THEN concat_ws('.', ('0x' || substr(h, 25, 2))::INTEGER, ('0x' || substr(h, 27, 2))::INTEGER, ('0x' || substr(h, 29, 2))::INTEGER, ('0x' || substr(h, 31, 2))::INTEGER) ELSE list_transform([regexp_replace(rtrim(lower(regexp_replace(h, '(....)', '\1:', 'g')), ':'), '(^|:)0+([0-9a-f])', '\1\2', 'g')], g -> CASE WHEN regexp_matches(g, '(^|:)0(:0)(:0)(:0)(:0)(:0)(:0)(:|$)') THEN regexp_replace(g, '(^|:)0(:0)(:0)(:0)(:0)(:0)(:0)(:|$)', '::') WHEN regexp_matches(g, '(^|:)0(:0)(:0)(:0)(:0)(:0)(:|$)') THEN regexp_replace(g, '(^|:)0(:0)(:0)(:0)(:0)(:0)(:|$)', '::') WHEN regexp_matches(g, '(^|:)0(:0)(:0)(:0)(:0)(:|$)') THEN regexp_replace(g, '(^|:)0(:0)(:0)(:0)(:0)(:|$)', '::') WHEN regexp_matches(g, '(^|:)0(:0)(:0)(:0)(:|$)') THEN regexp_replace(g, '(^|:)0(:0)(:0)(:0)(:|$)', '::') WHEN regexp_matches(g, '(^|:)0(:0)(:0)(:|$)') THEN regexp_replace(g, '(^|:)0(:0)(:0)(:|$)', '::') WHEN regexp_matches(g, '(^|:)0(:0)(:|$)') THEN regexp_replace(g, '(^|:)0(:0)(:|$)', '::') ELSE g END)[1] END)[1] AS "DestIp", "Bytes", "Location", "PublicIpDetails"
+FROM _q6;
+-- columns: DestIp:ip Bytes:long Location:string PublicIpDetails:string
