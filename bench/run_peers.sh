@@ -73,7 +73,7 @@ ensure_deps() {
     log "installing:$pkgs"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >/dev/null
   fi
-  export GOCACHE=${GOCACHE:-$BENCH/.gocache} GOPATH=${GOPATH:-$BENCH/gopath}
+  # Go builds use the caller's GOPATH and cache (a module cache inside the tree would be scanned by ./...).
   if [ ! -x "$BENCH/bin/goflow2" ]; then
     log "go install goflow2"
     GOBIN="$BENCH/bin" go install github.com/netsampler/goflow2/v2/cmd/goflow2@latest || exit 1
