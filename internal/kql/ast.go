@@ -176,6 +176,10 @@ type RenderOp struct {
 	Options map[string]string
 }
 
+// GetSchema replaces the rows with the list of columns and their types.
+type GetSchema struct{ Pos Pos }
+
+func (o *GetSchema) opPos() Pos     { return o.Pos }
 func (o *Where) opPos() Pos         { return o.Pos }
 func (o *Project) opPos() Pos       { return o.Pos }
 func (o *ProjectAway) opPos() Pos   { return o.Pos }

@@ -173,7 +173,7 @@ func (c *compiler) finish(r *rel) *Compiled {
 		}
 		q := c.d.QuoteIdent(cl.name)
 		if cl.t == TIP {
-			b.WriteString(c.d.FormatAddr(q) + " AS " + q)
+			b.WriteString(c.d.FormatAddr(c.colRef(r, cl.name)) + " AS " + q)
 		} else {
 			b.WriteString(q)
 		}
@@ -289,6 +289,9 @@ func (c *compiler) table(t *TableRef) (*rel, error) {
 	}
 	var r *rel
 	if tb, ok := c.opts.Tables[t.Name]; ok {
+		if len(tb.Columns) == 0 {
+			return nil, errAt(t.Pos, "table '%s' declares no columns", t.Name)
+		}
 		r = c.scan(t.Name, tb)
 	} else if b, ok := builtinTables[t.Name]; ok {
 		r = b(c)
@@ -445,6 +448,15 @@ func (c *compiler) operator(r *rel, op Operator) (*rel, error) {
 		return p, nil
 	case *Count:
 		return c.stage("SELECT count(*) AS "+c.d.QuoteIdent("Count")+" FROM "+c.from(r, r.name), []col{{name: "Count", t: TLong}}, nil), nil
+	case *GetSchema:
+		q := c.d.QuoteIdent
+		rows := make([]string, len(r.cols))
+		for i, cl := range r.cols {
+			rows[i] = "SELECT " + c.d.QuoteString(cl.name) + " AS " + q("ColumnName") + ", " + strconv.Itoa(i) + " AS " +
+				q("ColumnOrdinal") + ", " + c.d.QuoteString(string(cl.t)) + " AS " + q("ColumnType")
+		}
+		return c.stage(strings.Join(rows, " UNION ALL "), []col{{name: "ColumnName", t: TString},
+			{name: "ColumnOrdinal", t: TLong}, {name: "ColumnType", t: TString}}, []orderKey{{name: "ColumnOrdinal", asc: true}}), nil
 	case *Join:
 		return c.join(r, op)
 	case *Union:

@@ -17,8 +17,9 @@
 // extend, summarize aggregations by keys, top N by expr [asc|desc]
 // [nulls first|last], sort/order by, take/limit, distinct (columns or *),
 // count, join [kind=inner|leftouter|rightouter|fullouter|leftsemi|leftanti]
-// (table or (sub-query)) on col, $left.a == $right.b, union, as name, and
-// render kind [with (name=value, ...)] as the last operator.
+// (table or (sub-query)) on col, $left.a == $right.b, union, as name,
+// getschema (the columns and their types), and render kind
+// [with (name=value, ...)] as the last operator.
 //
 // Literals: strings in '...', "...", ‘...’, “...” (backslash escapes) and
 // @"..." (verbatim); long, real; true/false/null; timespans 30s, 5m, 1h,
@@ -71,12 +72,21 @@
 // L4Protocol T/U, FlowType IntraVNet/InterVNet/ExternalPublic/
 // UnknownPrivate/Unknown, SubType FlowLog). SrcRegion/DestRegion and
 // SrcSubscription/DestSubscription come from the reporting interface's
-// region/account by direction; SrcLoadBalancer and DestLoadBalancer are
-// always empty (no input fills them). NTAIpDetails lists the addresses of
+// region/account by direction; MacAddress is interface_id (Azure puts the
+// NIC's MAC there); AllowedInFlows, AllowedOutFlows, DeniedInFlows,
+// DeniedOutFlows, CompletedFlows and FlowCount are 0/1 per flow row.
+// SrcLoadBalancer and DestLoadBalancer are always empty (no input fills
+// them), and FlowType never takes Azure's S2S, P2S, AzurePublic or
+// MaliciousFlow (flowlake's flow_type has no such classes). NTAIpDetails lists the addresses of
 // flows that carry a country or AS organisation (Ip, FlowType
 // ExternalPublic, PublicIpDetails = AS organisation, Location = country,
-// TimeGenerated = last seen). Options.Tables adds tables (enrichment) or
-// replaces built-in ones.
+// TimeGenerated = last seen). AzureNetworkAnalytics_CL, the older Traffic
+// Analytics table most published queries use, is mapped likewise (SrcIP_s,
+// DestIP_s, DestPort_d, L4Protocol_s, FlowDirection_s I/O, FlowStatus_s A/D,
+// FlowType_s, NSGRule_s, VM1_s/VM2_s, Subnet1_s/Subnet2_s, Country_s,
+// Inbound/OutboundBytes_d and _Packets_d seen from the logging interface,
+// Allowed/DeniedIn/OutFlows_d, FlowCount_d). Options.Tables adds tables
+// (enrichment) or replaces built-in ones.
 //
 // # Known differences from Kusto
 //

@@ -33,7 +33,7 @@ func TestErrors(t *testing.T) {
 		{"flows | where ipv4_is_in_range(src_addr, exporter_name)", 1, 42, "constant address range"},
 		{"flows | where ipv4_is_in_range(src_addr, \"2001:db8::/32\")", 1, 42, "not an IPv4 range"},
 		{"flows | where ipv4_is_in_range(exporter_name, \"10.0.0.0/8\")", 1, 32, "needs an address column"},
-		{"flows | where src_addr == \"10.0.0.300\"", 1, 24, "'10.0.0.300' is not an IP address"},
+		{"flows | where src_addr == \"10.0.0.300\"", 1, 27, "'10.0.0.300' is not an IP address"},
 		{"flows | where bytes + 'a' > 1", 1, 21, "operator '+' cannot combine long and string"},
 		{"flows | where bytes", 1, 15, "where needs a boolean condition, found a long expression"},
 		{"flows | where `x` == 1", 1, 15, "unexpected character '`'"},
@@ -52,6 +52,8 @@ func TestErrors(t *testing.T) {
 		{"flows | where src_addr in (\"10.0.0.1\", dst_port)", 1, 40, "'in' list mixes ip with long"},
 		{"flows | where src_addr in (\"10.0.0.1\", exporter_name)", 1, 40, "list of addresses needs constant strings"},
 		{"flows\n  | summarize count() by bin(time_received, 1h)\n  | where nope > 0", 3, 11, "unknown column or name 'nope'"},
+		{"flows | where time_received > \"yesterday\"", 1, 31, "'yesterday' is not a datetime"},
+		{"flows | where src_addr between (\"10.0.0.1\" .. \"x\")", 1, 47, "'x' is not an IP address"},
 		{"", 1, 1, "expected a table name or tabular expression, found end of query"},
 		{"flows | where x == \"\x00\"", 1, 20, "NUL character"},
 		{"flows | where labels matches regex \"(\"", 1, 36, "invalid regular expression"},
@@ -83,6 +85,15 @@ func TestDepthLimit(t *testing.T) {
 	q = strings.Repeat("(", 300) + "flows" + strings.Repeat(")", 300)
 	if _, err := Compile(q, Options{}); err == nil || !strings.Contains(err.Error(), "nested too deeply") {
 		t.Fatalf("deep sub-queries: %v", err)
+	}
+	q = "flows | where bytes" + strings.Repeat(" + bytes", 2000) + " > 0"
+	if _, err := Compile(q, Options{}); err == nil || !strings.Contains(err.Error(), "too many operators") {
+		t.Fatalf("long operator chain: %v", err)
+	}
+	// the limit is per operator: many operators of moderate size are fine
+	q = "flows" + strings.Repeat(" | where bytes"+strings.Repeat(" + bytes", 500)+" > 0", 3)
+	if _, err := Compile(q, Options{}); err != nil {
+		t.Fatalf("three 500-term filters: %v", err)
 	}
 	// let bindings that double at every step stop at the size limit
 	var b strings.Builder

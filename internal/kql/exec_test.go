@@ -408,6 +408,15 @@ func TestExecAzureCompat(t *testing.T) {
 		| summarize TotalBytes = sum(BytesSrcToDest + BytesDestToSrc) by DestIp`, Options{})
 	equalRows(t, "NTANetAnalytics", sortedRows(got), sortedRows(exp))
 
+	deniedIn := 0
+	for _, f := range rows {
+		if f.action == "deny" && f.direction == "ingress" {
+			deniedIn++
+		}
+	}
+	_, got = run(t, db, `NTANetAnalytics | where FlowDirection == "Inbound" and DeniedInFlows > 0 | summarize n = sum(DeniedInFlows)`, Options{})
+	equalRows(t, "DeniedInFlows", got, [][]string{{fmt.Sprint(deniedIn)}})
+
 	// NTAIpDetails: public addresses with their enrichment
 	loc := map[flow.Addr]string{}
 	for _, f := range rows {
@@ -589,4 +598,170 @@ func TestExecSplitIndex(t *testing.T) {
 	_, got := run(t, db, `flows | project a = split("x,y,z", ",")[0], b = split("x,y,z", ",", 2), c = split("x,y,z", ",")[-1],
 		d = array_length(split("x,y,z", ",")), e = substring("hello", 1, 3), f = strlen("héllo")`, Options{})
 	equalRows(t, "split", got, [][]string{{"x", "z", "z", "3", "ell", "5"}})
+}
+
+func TestExecGetSchema(t *testing.T) {
+	db := openDuck(t, genFlows()[:1])
+	_, got := run(t, db, "NTANetAnalytics | project SrcIp, BytesSrcToDest, TimeGenerated | getschema", Options{})
+	equalRows(t, "getschema", got, [][]string{{"SrcIp", "0", "ip"}, {"BytesSrcToDest", "1", "long"}, {"TimeGenerated", "2", "datetime"}})
+	_, got = run(t, db, "flows | getschema | count", Options{})
+	equalRows(t, "flows schema size", got, [][]string{{fmt.Sprint(len(schema.Columns))}})
+}
+
+func TestExecAzureLegacyTable(t *testing.T) {
+	rows := genFlows()
+	db := openDuck(t, rows)
+	// bytes towards the logging interface, per destination port, allowed TCP
+	want := map[uint16]uint64{}
+	for _, f := range rows {
+		if f.proto != 6 || f.action != "allow" {
+			continue
+		}
+		if f.direction == "egress" {
+			want[f.dport] += f.rev
+		} else {
+			want[f.dport] += f.bytes
+		}
+	}
+	var exp [][]string
+	for p, b := range want {
+		exp = append(exp, []string{fmt.Sprint(p), fmt.Sprint(b)})
+	}
+	_, got := run(t, db, `AzureNetworkAnalytics_CL
+		| where SubType_s == "FlowLog" and FlowStatus_s == "A" and L4Protocol_s == "T"
+		| summarize In = sum(InboundBytes_d) by DestPort_d`, Options{})
+	equalRows(t, "AzureNetworkAnalytics_CL", sortedRows(got), sortedRows(exp))
+}
+
+// TestExecScalarFunctions evaluates functions on constants and on one known
+// row; the expected values follow from the definitions.
+func TestExecScalarFunctions(t *testing.T) {
+	rows := genFlows()[:1]
+	f := rows[0]
+	f.recv = time.Date(2026, 11, 26, 15, 47, 12, 0, time.UTC) // a Thursday
+	f.service = "HTTPS-alt"
+	rows[0] = f
+	db := openDuck(t, rows)
+	cases := []struct{ expr, want string }{
+		{"round(2.567, 2)", "2.57"},
+		{"abs(-3)", "3"},
+		{"ceiling(2.1)", "3"},
+		{"sqrt(16.0)", "4"},
+		{"pow(2, 10)", "1024"},
+		{"log10(1000.0)", "3"},
+		{"floor(7.9)", "7"},
+		{"bin(1234, 100)", "1200"},
+		{"bin(12.5, 5)", "10"},
+		{"7 / 2", "3"},
+		{"7 / 2.0", "3.5"},
+		{"7 % 3", "1"},
+		{"tolower('AbC')", "abc"},
+		{"toupper(service)", "HTTPS-ALT"},
+		{"replace_string('a-b-c', '-', '+')", "a+b+c"},
+		{"toint('12')", "12"},
+		{"tolong('x')", "NULL"},
+		{"toreal('2.5')", "2.5"},
+		{"iff(1 > 2, 'yes', 'no')", "no"},
+		{"case(1 > 2, 'a', 2 > 1, 'b', 'c')", "b"},
+		{"max_of(3, 9, 4)", "9"},
+		{"min_of(3, 9, 4)", "3"},
+		{"coalesce(tolong('x'), 5)", "5"},
+		{"isnull(tolong('x'))", "true"},
+		{"isnotnull(5)", "true"},
+		{"isempty('')", "true"},
+		{"isnotempty(service)", "true"},
+		{"not(1 == 1)", "false"},
+		{"service =~ 'https-ALT'", "true"},
+		{"service !~ 'https-ALT'", "false"},
+		{"service == 'https-alt'", "false"},
+		{"service in~ ('HTTPS-ALT', 'x')", "true"},
+		{"service !in ('HTTPS-alt')", "false"},
+		{"service has 'alt'", "true"},
+		{"service has 'al'", "false"},
+		{"service has_cs 'ALT'", "false"},
+		{"service hasprefix 'htt'", "true"},
+		{"service hassuffix 'lt'", "true"},
+		{"service contains 'PS-A'", "true"},
+		{"service contains_cs 'PS-A'", "false"},
+		{"service startswith 'https'", "true"},
+		{"service !startswith 'https'", "false"},
+		{"service endswith 'ALT'", "true"},
+		{"service endswith_cs 'ALT'", "false"},
+		{"service matches regex '^[A-Z]+-'", "true"},
+		{"strcat('a', 1, true)", "a1true"},
+		{"tostring(42)", "42"},
+		{"startofday(time_received)", "2026-11-26T00:00:00Z"},
+		{"startofweek(time_received)", "2026-11-22T00:00:00Z"},
+		{"startofmonth(time_received)", "2026-11-01T00:00:00Z"},
+		{"startofyear(time_received)", "2026-01-01T00:00:00Z"},
+		{"bin(time_received, 1h)", "2026-11-26T15:00:00Z"},
+		{"bin(time_received, 15m)", "2026-11-26T15:45:00Z"},
+		{"bin(time_received, 7d)", "2026-11-26T00:00:00Z"}, // 7-day bins start on Thursdays (1970-01-01)
+		{"hourofday(time_received)", "15"},
+		{"dayofmonth(time_received)", "26"},
+		{"getmonth(time_received)", "11"},
+		{"getyear(time_received)", "2026"},
+		{"time_received + 1d", "2026-11-27T15:47:12Z"},
+		{"time_received - 30m", "2026-11-26T15:17:12Z"},
+		{"(datetime(2026-11-27) - datetime(2026-11-26)) / 1h", "24"},
+		{"time_received between (datetime(2026-11-26) .. datetime(2026-11-27))", "true"},
+		{"time_received !between (datetime(2026-11-26) .. datetime(2026-11-27))", "false"},
+		{"time_received > '2026-11-26'", "true"},
+		{"ipv4_is_private('192.168.1.1')", "true"},
+		{"ipv4_is_private('8.8.8.8')", "false"},
+		{"ip_in_range('2001:db8::5', '2001:db8::/64')", "true"},
+		{"ipv4_is_in_any_range('10.2.3.4', '192.168.0.0/16', '10.2.0.0/16')", "true"},
+		{"ipv4_is_match('10.1.2.3', '10.1.2.200', 24)", "true"},
+		{"-(3 - 5)", "2"},
+	}
+	var items []string
+	for i, c := range cases {
+		items = append(items, fmt.Sprintf("c%d = %s", i, c.expr))
+	}
+	_, got := run(t, db, "flows | project "+strings.Join(items, ", "), Options{})
+	for i, c := range cases {
+		if got[0][i] != c.want {
+			t.Errorf("%s = %s, want %s", c.expr, got[0][i], c.want)
+		}
+	}
+}
+
+func TestExecJoinKinds(t *testing.T) {
+	rows := genFlows()
+	db := openDuck(t, rows)
+	// left: sources in 10.1.0.0/16; right: destinations in 10.1.0.0/16
+	left, right := map[flow.Addr]bool{}, map[flow.Addr]bool{}
+	for _, f := range rows {
+		if inPrefix(f.src, "10.1.0.0/16") {
+			left[f.src] = true
+		}
+		if inPrefix(f.dst, "10.1.0.0/16") || inPrefix(f.dst, "10.2.0.0/16") {
+			right[f.dst] = true
+		}
+	}
+	var both, onlyLeft, onlyRight int
+	for a := range left {
+		if right[a] {
+			both++
+		} else {
+			onlyLeft++
+		}
+	}
+	for a := range right {
+		if !left[a] {
+			onlyRight++
+		}
+	}
+	if onlyRight == 0 || both == 0 {
+		t.Fatalf("test data should exercise every join kind: %d %d %d", both, onlyLeft, onlyRight)
+	}
+	const l = `flows | where ipv4_is_in_range(src_addr, "10.1.0.0/16") | distinct a = src_addr`
+	const r = `(flows | where ipv4_is_in_range(dst_addr, "10.1.0.0/16") or ipv4_is_in_range(dst_addr, "10.2.0.0/16") | distinct b = dst_addr)`
+	for kind, want := range map[string]int{
+		"inner": both, "leftouter": both + onlyLeft, "rightouter": both + onlyRight,
+		"fullouter": both + onlyLeft + onlyRight, "leftsemi": both, "leftanti": onlyLeft,
+	} {
+		_, got := run(t, db, l+" | join kind="+kind+" "+r+" on $left.a == $right.b | count", Options{})
+		equalRows(t, "join kind="+kind, got, [][]string{{fmt.Sprint(want)}})
+	}
 }

@@ -248,13 +248,14 @@ func (c *compiler) addrLit(e cexpr, pos Pos) (cexpr, error) {
 
 // coercePair lines up the types of two comparison operands: string
 // literals become addresses or datetimes next to such columns; an address
-// next to other text is formatted.
-func (c *compiler) coercePair(l, r cexpr, pos Pos) (cexpr, cexpr, error) {
+// next to other text is formatted. lpos and rpos locate the operands for
+// error messages.
+func (c *compiler) coercePair(l, r cexpr, lpos, rpos Pos) (cexpr, cexpr, error) {
 	var err error
-	fix := func(a, b cexpr) (cexpr, cexpr, error) {
+	fix := func(a, b cexpr, bpos Pos) (cexpr, cexpr, error) {
 		if a.t == TIP && b.t == TString {
 			if b.k != nil && b.k.Kind == LitString {
-				b, err = c.addrLit(b, pos)
+				b, err = c.addrLit(b, bpos)
 				return a, b, err
 			}
 			a, err = c.asString(a)
@@ -263,17 +264,17 @@ func (c *compiler) coercePair(l, r cexpr, pos Pos) (cexpr, cexpr, error) {
 		if a.t == TDatetime && b.t == TString && b.k != nil && b.k.Kind == LitString {
 			t, perr := parseDatetime(b.k.Str)
 			if perr != nil {
-				return a, b, errAt(pos, "'%s' is not a datetime", b.k.Str)
+				return a, b, errAt(bpos, "'%s' is not a datetime", b.k.Str)
 			}
 			b, err = c.lit(&Literal{Kind: LitDatetime, Time: t})
 			return a, b, err
 		}
 		return a, b, nil
 	}
-	if l, r, err = fix(l, r); err != nil {
+	if l, r, err = fix(l, r, rpos); err != nil {
 		return l, r, err
 	}
-	r, l, err = fix(r, l)
+	r, l, err = fix(r, l, lpos)
 	return l, r, err
 }
 
@@ -296,7 +297,7 @@ func (c *compiler) binary(x *Binary, sc *scope) (cexpr, error) {
 		}
 		return merge(TBool, "("+l.sql+" "+strings.ToUpper(op)+" "+r.sql+")", l, r), nil
 	case "==", "!=", "<", "<=", ">", ">=":
-		if l, r, err = c.coercePair(l, r, x.Pos); err != nil {
+		if l, r, err = c.coercePair(l, r, x.L.exprPos(), x.R.exprPos()); err != nil {
 			return l, err
 		}
 		if !comparable(l.t, r.t) || l.t == TDynamic || r.t == TDynamic {
@@ -304,7 +305,7 @@ func (c *compiler) binary(x *Binary, sc *scope) (cexpr, error) {
 		}
 		return merge(TBool, "("+l.sql+" "+cmpOps[op]+" "+r.sql+")", l, r), nil
 	case "=~", "!~":
-		if l, r, err = c.coercePair(l, r, x.Pos); err != nil {
+		if l, r, err = c.coercePair(l, r, x.L.exprPos(), x.R.exprPos()); err != nil {
 			return l, err
 		}
 		if l.t == TIP && r.t == TIP {
@@ -494,7 +495,7 @@ func (c *compiler) inList(x *InList, sc *scope) (cexpr, error) {
 				return v, err
 			}
 		} else if e.t == TDatetime && v.t == TString && v.k != nil {
-			_, v, err = c.coercePair(e, v, it.exprPos())
+			_, v, err = c.coercePair(e, v, x.X.exprPos(), it.exprPos())
 			if err != nil {
 				return v, err
 			}
@@ -536,10 +537,10 @@ func (c *compiler) between(x *Between, sc *scope) (cexpr, error) {
 	if err != nil {
 		return hi, err
 	}
-	if e, lo, err = c.coercePair(e, lo, x.Pos); err != nil {
+	if e, lo, err = c.coercePair(e, lo, x.X.exprPos(), x.Lo.exprPos()); err != nil {
 		return e, err
 	}
-	if e, hi, err = c.coercePair(e, hi, x.Pos); err != nil {
+	if e, hi, err = c.coercePair(e, hi, x.X.exprPos(), x.Hi.exprPos()); err != nil {
 		return e, err
 	}
 	if !comparable(e.t, lo.t) || !comparable(e.t, hi.t) {

@@ -579,11 +579,10 @@ func (c *compiler) ipFunc(x *Call, sc *scope) (cexpr, error) {
 	if x.Name == "ipv4_is_private" {
 		prefixes = privateV4
 	}
+	match := x.Name == "ipv4_is_match" || x.Name == "ipv6_is_match"
 	for i := 1; i < len(a); i++ {
-		if x.Name == "ipv4_is_match" || x.Name == "ipv6_is_match" {
-			if i == 2 {
-				break
-			}
+		if match && i == 2 {
+			break // the prefix length, read below
 		}
 		if a[i].k == nil || a[i].k.Kind != LitString {
 			return cexpr{}, errAt(x.Args[i].exprPos(), "%s() needs a constant address range string such as \"10.0.0.0/8\"", x.Name)
@@ -595,7 +594,7 @@ func (c *compiler) ipFunc(x *Call, sc *scope) (cexpr, error) {
 		if v4 && !p.Addr().Is4() {
 			return cexpr{}, errAt(x.Args[i].exprPos(), "'%s' is not an IPv4 range", a[i].k.Str)
 		}
-		if len(a) == 3 && i == 1 {
+		if match && len(a) == 3 {
 			if a[2].k == nil || a[2].k.Kind != LitLong || a[2].k.Int < 0 || int(a[2].k.Int) > p.Addr().BitLen() {
 				return cexpr{}, errAt(x.Args[2].exprPos(), "%s() needs a constant prefix length", x.Name)
 			}

@@ -8,10 +8,25 @@ import (
 // cannot exhaust the stack.
 const maxDepth = 64
 
+// maxOps bounds the binary operators of one operator or let statement: the
+// compiled SQL of a long chain grows with each operator, so the work is
+// quadratic in its length.
+const maxOps = 1000
+
 type parser struct {
 	toks  []token
 	i     int
 	depth int
+	ops   int // binary operators in the current operator or let statement
+}
+
+// op counts one binary operator of the current expression.
+func (p *parser) op(pos Pos) *Error {
+	p.ops++
+	if p.ops > maxOps {
+		return errAt(pos, "expression has too many operators (more than %d)", maxOps)
+	}
+	return nil
 }
 
 // Parse parses a query into its syntax tree.
@@ -120,6 +135,7 @@ func (p *parser) query() (*Query, *Error) {
 }
 
 func (p *parser) let() (*Let, *Error) {
+	p.ops = 0
 	start := p.adv().pos
 	name, err := p.ident("a name after 'let'")
 	if err != nil {
@@ -272,9 +288,10 @@ func (p *parser) unionTables() ([]*Pipeline, *Error) {
 	}
 }
 
-var operatorNames = "where, project, project-away, project-keep, project-rename, extend, summarize, top, sort, order, take, limit, distinct, count, join, union, as, render"
+var operatorNames = "where, project, project-away, project-keep, project-rename, extend, summarize, top, sort, order, take, limit, distinct, count, join, union, as, getschema, render"
 
 func (p *parser) operator() (Operator, *Error) {
+	p.ops = 0
 	t := p.tok()
 	if t.kind != tIdent {
 		return nil, p.expected("an operator (" + operatorNames + ")")
@@ -417,6 +434,9 @@ func (p *parser) operator() (Operator, *Error) {
 	case "count":
 		p.adv()
 		return &Count{Pos: pos}, nil
+	case "getschema":
+		p.adv()
+		return &GetSchema{Pos: pos}, nil
 	case "join":
 		return p.join()
 	case "union":
@@ -650,6 +670,9 @@ func (p *parser) orExpr() (Expr, *Error) {
 	}
 	for p.isWord("or") {
 		t := p.adv()
+		if err := p.op(t.pos); err != nil {
+			return nil, err
+		}
 		r, err := p.andExpr()
 		if err != nil {
 			return nil, err
@@ -666,6 +689,9 @@ func (p *parser) andExpr() (Expr, *Error) {
 	}
 	for p.isWord("and") {
 		t := p.adv()
+		if err := p.op(t.pos); err != nil {
+			return nil, err
+		}
 		r, err := p.cmpExpr()
 		if err != nil {
 			return nil, err
@@ -725,6 +751,9 @@ func (p *parser) cmpExpr() (Expr, *Error) {
 		}
 		if op == "" {
 			return l, nil
+		}
+		if err := p.op(t.pos); err != nil {
+			return nil, err
 		}
 		p.adv()
 		r, err := p.addExpr()
@@ -793,6 +822,9 @@ func (p *parser) addExpr() (Expr, *Error) {
 	}
 	for p.isOp("+") || p.isOp("-") {
 		t := p.adv()
+		if err := p.op(t.pos); err != nil {
+			return nil, err
+		}
 		r, err := p.mulExpr()
 		if err != nil {
 			return nil, err
@@ -809,6 +841,9 @@ func (p *parser) mulExpr() (Expr, *Error) {
 	}
 	for p.isOp("*") || p.isOp("/") || p.isOp("%") {
 		t := p.adv()
+		if err := p.op(t.pos); err != nil {
+			return nil, err
+		}
 		r, err := p.unary()
 		if err != nil {
 			return nil, err

@@ -12,6 +12,9 @@ var builtinTables = map[string]func(c *compiler) *rel{
 	"flows":           func(c *compiler) *rel { return c.scan("flows", FlowsTable()) },
 	"NTANetAnalytics": ntaNetAnalytics,
 	"NTAIpDetails":    ntaIPDetails,
+	"AzureNetworkAnalytics_CL": func(c *compiler) *rel {
+		return c.mappedTable(legacyColumns)
+	},
 }
 
 // TypeOf is the KQL type of a schema column as the engine's flows view
@@ -103,7 +106,15 @@ var ntaColumns = []mapped{
 		"ELSE CASE WHEN {dst_country} <> '' THEN {dst_country} ELSE {src_country} END END"},
 	{"SrcCountry", TString, "{src_country}"},
 	{"DestCountry", TString, "{dst_country}"},
+	// one flow per row: the Azure per-record flow counters are 0 or 1
+	{"AllowedInFlows", TLong, "CASE WHEN {action} = 'allow' AND {direction} = 'ingress' THEN 1 ELSE 0 END"},
+	{"AllowedOutFlows", TLong, "CASE WHEN {action} = 'allow' AND {direction} = 'egress' THEN 1 ELSE 0 END"},
+	{"DeniedInFlows", TLong, "CASE WHEN {action} = 'deny' AND {direction} = 'ingress' THEN 1 ELSE 0 END"},
+	{"DeniedOutFlows", TLong, "CASE WHEN {action} = 'deny' AND {direction} = 'egress' THEN 1 ELSE 0 END"},
+	{"CompletedFlows", TLong, "CASE WHEN {flow_state} = 'end' THEN 1 ELSE 0 END"},
 	{"FlowCount", TLong, "1"},
+	// Azure fills interface_id with the NIC's MAC address
+	{"MacAddress", TString, "{interface_id}"},
 }
 
 // expand fills the {column} placeholders with quoted names and @tostring
@@ -132,11 +143,60 @@ func (c *compiler) expand(tmpl string) string {
 	}
 }
 
-func ntaNetAnalytics(c *compiler) *rel {
+// legacyColumns maps the columns of Traffic Analytics' older table,
+// AzureNetworkAnalytics_CL, that most published queries use: single-letter
+// codes (FlowDirection_s I/O, FlowStatus_s A/D) and counters seen from the
+// interface that logged the flow (Inbound = towards it). Numbers are longs
+// where Azure has doubles (_d), which compare the same.
+var legacyColumns = []mapped{
+	{"TimeGenerated", TDatetime, "{time_received}"},
+	{"FlowStartTime_t", TDatetime, "{time_start}"},
+	{"FlowEndTime_t", TDatetime, "{time_end}"},
+	{"SubType_s", TString, "'FlowLog'"},
+	{"FlowType_s", TString, ntaSQL("FlowType")},
+	{"SrcIP_s", TIP, "{src_addr}"},
+	{"DestIP_s", TIP, "{dst_addr}"},
+	{"DestPort_d", TLong, "{dst_port}"},
+	{"L4Protocol_s", TString, ntaSQL("L4Protocol")},
+	{"L7Protocol_s", TString, ntaSQL("L7Protocol")},
+	{"FlowDirection_s", TString, "CASE {direction} WHEN 'ingress' THEN 'I' WHEN 'egress' THEN 'O' ELSE '' END"},
+	{"FlowStatus_s", TString, "CASE {action} WHEN 'allow' THEN 'A' WHEN 'deny' THEN 'D' ELSE '' END"},
+	{"NSGRule_s", TString, "{rule}"},
+	{"VM1_s", TString, "{src_vm}"},
+	{"VM2_s", TString, "{dst_vm}"},
+	{"Subnet1_s", TString, "{src_subnet}"},
+	{"Subnet2_s", TString, "{dst_subnet}"},
+	{"Country_s", TString, ntaSQL("Country")},
+	{"InboundBytes_d", TLong, "CASE WHEN {direction} = 'egress' THEN {rev_bytes} ELSE {bytes} END"},
+	{"OutboundBytes_d", TLong, "CASE WHEN {direction} = 'egress' THEN {bytes} ELSE {rev_bytes} END"},
+	{"InboundPackets_d", TLong, "CASE WHEN {direction} = 'egress' THEN {rev_packets} ELSE {packets} END"},
+	{"OutboundPackets_d", TLong, "CASE WHEN {direction} = 'egress' THEN {packets} ELSE {rev_packets} END"},
+	{"AllowedInFlows_d", TLong, ntaSQL("AllowedInFlows")},
+	{"AllowedOutFlows_d", TLong, ntaSQL("AllowedOutFlows")},
+	{"DeniedInFlows_d", TLong, ntaSQL("DeniedInFlows")},
+	{"DeniedOutFlows_d", TLong, ntaSQL("DeniedOutFlows")},
+	{"FlowCount_d", TLong, "1"},
+}
+
+// ntaSQL is the expression of an NTANetAnalytics column, shared with the
+// legacy table.
+func ntaSQL(name string) string {
+	for _, m := range ntaColumns {
+		if m.name == name {
+			return m.sql
+		}
+	}
+	panic("kql: no NTANetAnalytics column " + name)
+}
+
+func ntaNetAnalytics(c *compiler) *rel { return c.mappedTable(ntaColumns) }
+
+// mappedTable is a stage that renames and translates flows columns.
+func (c *compiler) mappedTable(columns []mapped) *rel {
 	src := c.flowsScan()
-	cols := make([]col, len(ntaColumns))
-	parts := make([]string, len(ntaColumns))
-	for i, m := range ntaColumns {
+	cols := make([]col, len(columns))
+	parts := make([]string, len(columns))
+	for i, m := range columns {
 		cols[i] = col{name: m.name, t: m.t}
 		parts[i] = c.expand(m.sql) + " AS " + c.d.QuoteIdent(m.name)
 	}
@@ -154,7 +214,7 @@ func ntaIPDetails(c *compiler) *rel {
 			" FROM " + c.from(src, alias) + " WHERE " + q(p+"_country") + " <> '' OR " + q(p+"_as_name") + " <> ''"
 	}
 	sel := "SELECT " + q("Ip") + ", 'ExternalPublic' AS " + q("FlowType") + ", " + q("PublicIpDetails") + ", " + q("Location") +
-		", max(" + q("TimeGenerated") + ") AS " + q("TimeGenerated") + " FROM (" + side("src", "_s") + " UNION ALL " + side("dst", "_d") +
+		", max(_ips." + q("TimeGenerated") + ") AS " + q("TimeGenerated") + " FROM (" + side("src", "_s") + " UNION ALL " + side("dst", "_d") +
 		") AS _ips GROUP BY " + q("Ip") + ", " + q("PublicIpDetails") + ", " + q("Location")
 	return c.stage(sel, []col{{name: "Ip", t: TIP}, {name: "FlowType", t: TString}, {name: "PublicIpDetails", t: TString},
 		{name: "Location", t: TString}, {name: "TimeGenerated", t: TDatetime}}, nil)

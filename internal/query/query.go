@@ -64,12 +64,19 @@ type Column struct {
 type Response struct {
 	Columns   []Column             `json:"columns"`
 	Rows      [][]any              `json:"rows"`
-	Render    *kql.Render          `json:"render,omitempty"`
+	Render    *Render              `json:"render,omitempty"`
 	Truncated bool                 `json:"truncated"`
 	SQL       string               `json:"sql,omitempty"`
 	Window    *WindowJSON          `json:"window,omitempty"`
 	Timing    Timing               `json:"timing"`
 	Skipped   []engine.SkippedFile `json:"skipped_files,omitempty"`
+}
+
+// Render is the chart the query asked for with its render operator; the
+// client draws it.
+type Render struct {
+	Kind    string            `json:"kind"`
+	Options map[string]string `json:"options,omitempty"`
 }
 
 // WindowJSON is the resolved time window.
@@ -141,7 +148,10 @@ func (s *Service) Run(ctx context.Context, req Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp := &Response{Render: c.Render, Timing: Timing{CompileMs: ms(time.Since(t0))}}
+	resp := &Response{Timing: Timing{CompileMs: ms(time.Since(t0))}}
+	if c.Render != nil {
+		resp.Render = &Render{Kind: c.Render.Kind, Options: c.Render.Options}
+	}
 	for _, col := range c.Columns {
 		resp.Columns = append(resp.Columns, Column{Name: col.Name, Type: string(col.Type)})
 	}

@@ -1,4 +1,4 @@
-SELECT if(`peer` = toFixedString(unhex('00000000000000000000000000000000'), 16), '', if(substring(`peer`, 1, 12) = unhex('00000000000000000000FFFF'), IPv4NumToString(reinterpretAsUInt32(reverse(substring(`peer`, 13, 4)))), IPv6NumToString(`peer`))) AS `peer`, `bytes`, `packets`, `flows`
+SELECT if(_q4.`peer` = toFixedString(unhex('00000000000000000000000000000000'), 16), '', if(substring(_q4.`peer`, 1, 12) = unhex('00000000000000000000FFFF'), IPv4NumToString(reinterpretAsUInt32(reverse(substring(_q4.`peer`, 13, 4)))), IPv6NumToString(_q4.`peer`))) AS `peer`, `bytes`, `packets`, `flows`
 FROM (
   SELECT _q3.`peer` AS `peer`, toInt64(sum(_q3.`bytes`)) AS `bytes`, toInt64(sum(_q3.`packets`)) AS `packets`, count(*) AS `flows` FROM (
   SELECT *, CASE WHEN (_q2.`src_addr` = toFixedString(unhex('00000000000000000000FFFF0A010108'), 16)) THEN _q2.`dst_addr` ELSE _q2.`src_addr` END AS `peer` FROM (

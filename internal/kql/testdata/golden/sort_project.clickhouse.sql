@@ -1,4 +1,4 @@
-SELECT if(`src` = toFixedString(unhex('00000000000000000000000000000000'), 16), '', if(substring(`src`, 1, 12) = unhex('00000000000000000000FFFF'), IPv4NumToString(reinterpretAsUInt32(reverse(substring(`src`, 13, 4)))), IPv6NumToString(`src`))) AS `src`, `bytes`
+SELECT if(_q3.`src` = toFixedString(unhex('00000000000000000000000000000000'), 16), '', if(substring(_q3.`src`, 1, 12) = unhex('00000000000000000000FFFF'), IPv4NumToString(reinterpretAsUInt32(reverse(substring(_q3.`src`, 13, 4)))), IPv6NumToString(_q3.`src`))) AS `src`, `bytes`
 FROM (
   SELECT * FROM (
   SELECT _q1.`src_addr` AS `src`, _q1.`bytes` AS `bytes` FROM (

@@ -1,4 +1,4 @@
-SELECT if(`src_addr` = toFixedString(unhex('00000000000000000000000000000000'), 16), '', if(substring(`src_addr`, 1, 12) = unhex('00000000000000000000FFFF'), IPv4NumToString(reinterpretAsUInt32(reverse(substring(`src_addr`, 13, 4)))), IPv6NumToString(`src_addr`))) AS `src_addr`, `n`, `ports`
+SELECT if(_q6.`src_addr` = toFixedString(unhex('00000000000000000000000000000000'), 16), '', if(substring(_q6.`src_addr`, 1, 12) = unhex('00000000000000000000FFFF'), IPv4NumToString(reinterpretAsUInt32(reverse(substring(_q6.`src_addr`, 13, 4)))), IPv6NumToString(_q6.`src_addr`))) AS `src_addr`, `n`, `ports`
 FROM (
   SELECT _q5.`src_addr` AS `src_addr`, count(*) AS `n`, uniqExact(_q5.`dst_port`) AS `ports` FROM (
   SELECT `src_addr`, `dst_port`, `bytes`, CAST(NULL AS Int64) AS `dport`, CAST(NULL AS Int64) AS `packets` FROM (
