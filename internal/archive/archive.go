@@ -46,7 +46,7 @@ type Config struct {
 	FlushRows int
 	// CompactMinFiles is how many small files an hour that is still being
 	// written needs before they are compacted (default 8); a past hour's
-	// small files are compacted as soon as there are two.
+	// small flush files are compacted (sorted, full statistics) even alone.
 	CompactMinFiles int
 	// CompactTargetRows is the size of a compacted file (default 1<<20).
 	// Compaction holds that many flows in memory (about 0.5 KB each).
@@ -272,7 +272,9 @@ func (a *Archive) WriteBatch(b *flow.Batch) error {
 		a.mu.Unlock()
 		return errors.New("archive: closed")
 	}
-	if a.pending+n > a.cfg.MaxBufferedRows {
+	// An empty buffer takes any batch, so a batch larger than the bound is
+	// not dropped while the disk works.
+	if a.pending > 0 && a.pending+n > a.cfg.MaxBufferedRows {
 		first := !a.dropping
 		a.dropping = true
 		a.mu.Unlock()

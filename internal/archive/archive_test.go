@@ -21,7 +21,9 @@ import (
 	"github.com/flowlake/flowlake/internal/flow/schema"
 )
 
-var t0 = time.Date(2026, 11, 30, 13, 20, 0, 0, time.UTC)
+// t0 is 20 minutes into an hour that ended hours ago, so tests that need
+// a past (compactable) hour work whatever the clock says.
+var t0 = time.Now().UTC().Add(-5 * time.Hour).Truncate(time.Hour).Add(20 * time.Minute)
 
 func testConfig() Config {
 	return Config{Registerer: prometheus.NewRegistry(), GraceDelete: -1, FlushInterval: time.Hour}
@@ -695,4 +697,156 @@ func metricValue(c prometheus.Collector) float64 {
 		return m.Counter.GetValue()
 	}
 	return m.Gauge.GetValue()
+}
+
+// TestConcurrentWriters writes from several goroutines while Run flushes
+// and compacts; every flow must be on disk exactly once.
+func TestConcurrentWriters(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig()
+	cfg.FlushInterval = 5 * time.Millisecond
+	cfg.FlushRows = 3000
+	cfg.MaxBufferedRows = 1 << 30 // this test is about races, not drops
+	cfg.CompactMinFiles = 3
+	a := openTest(t, dir, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	var wg sync.WaitGroup
+	batches := make([]*flow.Batch, 4)
+	for w := range batches {
+		batches[w] = new(flow.Batch)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g := newFlowGen(uint64(100+w), t0.Add(-2*time.Hour), 50)
+			b := new(flow.Batch)
+			for i := range 40 {
+				b.Truncate(0)
+				g.fill(b, 250)
+				batches[w].AppendBatch(b)
+				if err := a.WriteBatch(b); err != nil {
+					t.Error(err)
+				}
+				if i%10 == 0 {
+					a.Compact(ctx)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	cancel()
+	<-done
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := new(flow.Batch)
+	for _, b := range batches {
+		want.AppendBatch(b)
+	}
+	if d := diffMultisets(multiset(want), multiset(readAll(t, catalogFiles(t, dir)))); d != "" {
+		t.Fatal(d)
+	}
+}
+
+func TestCatalogFilesRange(t *testing.T) {
+	dir := t.TempDir()
+	a := openTest(t, dir, testConfig())
+	for h := range 4 {
+		a.WriteBatch(genBatch(uint64(h), t0.Add(time.Duration(h)*time.Hour), 100, 1))
+		a.Flush()
+	}
+	a.Close()
+	c, err := ReadCatalog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := c.Files(time.Time{}, time.Time{})
+	if len(all) != 4 {
+		t.Fatalf("%d files", len(all))
+	}
+	// A range touching the end of file 1 and the start of file 2 selects both.
+	got := c.Files(all[1].MaxTime, all[2].MinTime)
+	if len(got) != 2 || got[0].Path != all[1].Path || got[1].Path != all[2].Path {
+		t.Fatalf("Files(%v, %v) = %v", all[1].MaxTime, all[2].MinTime, got)
+	}
+	if got := c.Files(all[3].MaxTime.Add(time.Nanosecond), time.Time{}); len(got) != 0 {
+		t.Fatalf("files after the last flow: %v", got)
+	}
+	if got := c.Files(time.Time{}, all[0].MinTime.Add(-time.Nanosecond)); len(got) != 0 {
+		t.Fatalf("files before the first flow: %v", got)
+	}
+}
+
+// A past hour's lone flush file is rewritten sorted once, and compaction
+// then leaves it alone.
+func TestCompactLoneFile(t *testing.T) {
+	dir := t.TempDir()
+	a := openTest(t, dir, testConfig())
+	defer a.Close()
+	want := genBatch(8, t0.Add(-5*time.Hour), 3000, 5)
+	a.WriteBatch(want)
+	a.Flush()
+	// The current hour's lone file stays as it is.
+	a.WriteBatch(genBatch(9, time.Now().Truncate(time.Hour), 10, 5))
+	a.Flush()
+	res, err := a.Compact(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FilesIn != 1 || res.FilesOut != 1 {
+		t.Fatalf("first compaction %+v, want the past hour's file rewritten", res)
+	}
+	files := catalogFiles(t, dir)
+	if !files[0].Compacted || files[1].Compacted {
+		t.Fatalf("compacted flags %v %v, want true false", files[0].Compacted, files[1].Compacted)
+	}
+	if d := diffMultisets(multiset(want), multiset(readAll(t, files[:1]))); d != "" {
+		t.Fatal(d)
+	}
+	if res, _ := a.Compact(context.Background()); res.FilesIn != 0 {
+		t.Fatalf("second compaction %+v, want nothing to do", res)
+	}
+}
+
+// In the hour being written, compaction merges flush files only; the
+// compacted files of that hour are merged once it is past.
+func TestCompactOpenHour(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig()
+	cfg.CompactMinFiles = 2
+	a := openTest(t, dir, cfg)
+	defer a.Close()
+	flush := func(seed uint64) {
+		// The start of the current hour: with FlushInterval 1h the hour
+		// counts as being written for two more hours, whatever the clock.
+		a.WriteBatch(genBatch(seed, time.Now().Truncate(time.Hour), 100, 5))
+		a.Flush()
+	}
+	flush(1)
+	flush(2)
+	if res, _ := a.Compact(context.Background()); res.FilesIn != 2 {
+		t.Fatalf("first compaction %+v, want the two flush files merged", res)
+	}
+	flush(3)
+	if res, _ := a.Compact(context.Background()); res.FilesIn != 0 {
+		t.Fatalf("compaction %+v with one flush file and one compacted file, want nothing", res)
+	}
+	flush(4)
+	res, _ := a.Compact(context.Background())
+	if res.FilesIn != 2 {
+		t.Fatalf("compaction %+v, want the two new flush files merged without the compacted one", res)
+	}
+	if n := len(catalogFiles(t, dir)); n != 2 {
+		t.Fatalf("%d files, want 2 compacted", n)
+	}
+	// Once the hour is past they are merged into one.
+	res, err := a.Compact(context.Background()) // same instant: nothing
+	if err != nil || res.FilesIn != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	groups := a.compactionGroups(time.Now().Add(2*time.Hour + 2*cfg.FlushInterval))
+	if len(groups) != 1 || len(groups[0]) != 2 {
+		t.Fatalf("groups once the hour is past: %v", groups)
+	}
 }

@@ -101,7 +101,7 @@ type CompactResult struct {
 // Compact merges the small files of each hour into files of up to
 // CompactTargetRows flows, sorted (see compactOrder) with row-group
 // statistics. An hour still being written is compacted once it has
-// CompactMinFiles small files; a past hour as soon as it has two. Replaced
+// CompactMinFiles small files; a past hour as soon as it has a flush file. Replaced
 // files leave the catalog at once and the disk after GraceDelete.
 func (a *Archive) Compact(ctx context.Context) (CompactResult, error) {
 	a.maintMu.Lock()
@@ -146,14 +146,24 @@ func (a *Archive) compactionGroups(now time.Time) [][]FileInfo {
 		files := small[dir]
 		hourEnd := time.Unix(0, (hourOf(files[0].MinTime.UnixNano())+1)*int64(time.Hour))
 		closed := now.After(hourEnd.Add(2 * a.cfg.FlushInterval))
-		if len(files) < 2 || (!closed && len(files) < a.cfg.CompactMinFiles) {
+		if !closed {
+			// While the hour is written, merge only flush files: merging
+			// the growing compacted file again every few flushes would
+			// rewrite the hour over and over. Once it is past, its small
+			// compacted files are merged up to CompactTargetRows.
+			files = slices.DeleteFunc(files, func(f FileInfo) bool { return f.Compacted })
+		}
+		if !closed && len(files) < a.cfg.CompactMinFiles {
 			continue
 		}
+		// A group is worth writing when it merges files, or when it turns a
+		// past hour's lone flush file into a sorted file with statistics.
+		worth := func(g []FileInfo) bool { return len(g) >= 2 || (closed && len(g) == 1 && !g[0].Compacted) }
 		var cur []FileInfo
 		var rows int64
 		for _, f := range files {
 			if len(cur) > 0 && rows+f.Rows > int64(a.cfg.CompactTargetRows) {
-				if len(cur) >= 2 {
+				if worth(cur) {
 					groups = append(groups, cur)
 				}
 				cur, rows = nil, 0
@@ -161,7 +171,7 @@ func (a *Archive) compactionGroups(now time.Time) [][]FileInfo {
 			cur = append(cur, f)
 			rows += f.Rows
 		}
-		if len(cur) >= 2 {
+		if worth(cur) {
 			groups = append(groups, cur)
 		}
 	}
