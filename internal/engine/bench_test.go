@@ -114,6 +114,8 @@ func timeQuery(b *testing.B, e *Engine, q string, from, to time.Time) float64 {
 //     the other 60-odd columns);
 //   - needle-where: the day given in WHERE instead of from/to (all files
 //     listed; row groups pruned by statistics only);
+//     baseline for the count: the same look-up straight on read_parquet
+//     with an unsandboxed DuckDB (the engine's per-query overhead);
 //   - top10: top-10 sources by bytes over the whole lake; baseline: the
 //     same SQL straight on read_parquet with an unsandboxed DuckDB (the
 //     engine's overhead).
@@ -143,10 +145,27 @@ func BenchmarkLakeQueries(b *testing.B) {
 	rawTop10 := fmt.Sprintf("SELECT src_addr, sum(bytes) AS b FROM read_parquet('%s') GROUP BY src_addr ORDER BY b DESC LIMIT 10",
 		filepath.Join(bench.dir, "flows", "*", "*", "*.parquet"))
 	dayFrom, dayTo := bench.day, bench.day.Add(24*time.Hour)
+	rawNeedleCount := fmt.Sprintf("SELECT count(*) FROM read_parquet('%s') WHERE src_addr = %s AND dst_addr = %s AND dst_port = %d",
+		filepath.Join(bench.dir, "flows", "date="+bench.day.Format(time.DateOnly), "*", "*.parquet"),
+		blobLiteral(n.SrcAddr), blobLiteral(n.DstAddr), n.DstPort)
 
-	// Medians over b.N rounds: the machine is shared, means would follow
-	// the neighbours' load.
-	var tNeedle, tCount, tWhere, tNoPush, tTop, tRawTop []float64
+	// Best of b.N rounds: the machine is shared, means and even medians
+	// follow the neighbours' load.
+	var tNeedle, tCount, tRawCount, tWhere, tNoPush, tTop, tRawTop []float64
+	rawTime := func(q string) float64 {
+		start := time.Now()
+		rows, err := rawDB.Query(q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for rows.Next() {
+		}
+		if err := rows.Err(); err != nil {
+			b.Fatal(err)
+		}
+		rows.Close()
+		return float64(time.Since(start).Microseconds()) / 1000
+	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		tNeedle = append(tNeedle, timeQuery(b, e, needle, dayFrom, dayTo))
@@ -154,30 +173,21 @@ func BenchmarkLakeQueries(b *testing.B) {
 		tWhere = append(tWhere, timeQuery(b, e, needleWhere, time.Time{}, time.Time{}))
 		tNoPush = append(tNoPush, timeQuery(b, e, noPush, dayFrom, dayTo))
 		tTop = append(tTop, timeQuery(b, e, top10, time.Time{}, time.Time{}))
-		start := time.Now()
-		rows, err := rawDB.Query(rawTop10)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for rows.Next() {
-		}
-		rows.Close()
-		tRawTop = append(tRawTop, float64(time.Since(start).Microseconds())/1000)
+		tRawTop = append(tRawTop, rawTime(rawTop10))
+		tRawCount = append(tRawCount, rawTime(rawNeedleCount))
 	}
-	b.ReportMetric(median(tNeedle), "needle-ms")
-	b.ReportMetric(median(tCount), "needle-count-ms")
-	b.ReportMetric(median(tWhere), "needle-where-ms")
-	b.ReportMetric(median(tNoPush)/median(tNeedle), "needle-speedup-vs-fullscan-x")
-	b.ReportMetric(median(tTop), "top10-ms")
-	b.ReportMetric(median(tTop)/median(tRawTop), "top10-vs-raw-duckdb-x")
+	b.ReportMetric(best(tNeedle), "needle-ms")
+	b.ReportMetric(best(tCount), "needle-count-ms")
+	b.ReportMetric(best(tCount)/best(tRawCount), "needle-count-vs-raw-duckdb-x")
+	b.ReportMetric(best(tWhere), "needle-where-ms")
+	b.ReportMetric(best(tNoPush)/best(tNeedle), "needle-speedup-vs-fullscan-x")
+	b.ReportMetric(best(tTop), "top10-ms")
+	b.ReportMetric(best(tTop)/best(tRawTop), "top10-vs-raw-duckdb-x")
 	b.ReportMetric(float64(bench.flows), "flows")
 	b.ReportMetric(float64(bench.bytes)/float64(bench.flows), "bytes/flow")
 	b.Logf("lake: %d flows, %d files, %.1f MB, built in %.0f ms; no-pushdown needle %.1f ms, raw top10 %.1f ms",
-		bench.flows, bench.files, float64(bench.bytes)/1e6, bench.buildMs, median(tNoPush), median(tRawTop))
+		bench.flows, bench.files, float64(bench.bytes)/1e6, bench.buildMs, best(tNoPush), best(tRawTop))
 }
 
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
+// best is the fastest of the measurements.
+func best(v []float64) float64 { return slices.Min(v) }

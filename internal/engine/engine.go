@@ -112,6 +112,7 @@ type Engine struct {
 	flowsDir string // absolute, the only directory DuckDB may read
 	conn     *duckdb.Connector
 	db       *sql.DB
+	spillDir string // DuckDB's temp_directory, private to this engine
 
 	mu   sync.Mutex
 	bad  map[string]fileStamp // files known unreadable, by path
@@ -146,8 +147,14 @@ func Open(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("engine: data directory: %w", err)
 	}
 	e := &Engine{cfg: cfg, dataDir: dataDir, flowsDir: filepath.Join(dataDir, "flows"), bad: map[string]fileStamp{}, good: map[string]fileStamp{}}
+	// Spill space for aggregations larger than memory. DuckDB's default is
+	// .tmp in the working directory: wherever `flowlake sql` was started.
+	if e.spillDir, err = os.MkdirTemp("", "flowlake-duckdb-"); err != nil {
+		return nil, fmt.Errorf("engine: spill directory: %w", err)
+	}
 	e.conn, err = duckdb.NewConnector("", nil)
 	if err != nil {
+		os.RemoveAll(e.spillDir)
 		return nil, fmt.Errorf("engine: open duckdb: %w", err)
 	}
 	e.db = sql.OpenDB(e.conn)
@@ -183,6 +190,7 @@ func (e *Engine) setup() error {
 		// Footers are read at bind and at scan; caching them (validated by
 		// modification time) halves the metadata I/O of repeated queries.
 		"SET GLOBAL parquet_metadata_cache = true",
+		"SET GLOBAL temp_directory = " + quote(e.spillDir),
 	}
 	if e.cfg.Threads > 0 {
 		stmts = append(stmts, fmt.Sprintf("SET GLOBAL threads = %d", e.cfg.Threads))
@@ -215,6 +223,9 @@ func (e *Engine) Close() error {
 	}
 	if e.conn != nil {
 		errs = append(errs, e.conn.Close())
+	}
+	if e.spillDir != "" {
+		errs = append(errs, os.RemoveAll(e.spillDir))
 	}
 	return errors.Join(errs...)
 }
@@ -257,7 +268,7 @@ func (e *Engine) QueryRows(ctx context.Context, sqlText string, from, to time.Ti
 	}
 	res := &Result{}
 	files, res.Skipped = e.screen(files)
-	delivered := 0
+	delivered, relists := 0, 0
 	counting := func(cols []Column, row []any) error {
 		delivered++
 		return fn(cols, row)
@@ -267,6 +278,9 @@ func (e *Engine) QueryRows(ctx context.Context, sqlText string, from, to time.Ti
 	// been handed out yet.
 	for {
 		res.Files = len(files)
+		if testHookBeforeRun != nil {
+			testHookBeforeRun()
+		}
 		err = e.run(ctx, conn, sqlText, files, from, to, res, counting)
 		if err == nil || delivered > 0 || ctx.Err() != nil {
 			break
@@ -274,6 +288,16 @@ func (e *Engine) QueryRows(ctx context.Context, sqlText string, from, to time.Ti
 		found := e.culprits(ctx, conn, err, files)
 		if len(found) == 0 {
 			break
+		}
+		if relists < 3 && vanished(found) {
+			// Replaced by compaction or pruned after its grace delay while
+			// we planned: its rows are in files the new listing names.
+			relists++
+			if files, err = e.listFiles(from, to); err != nil {
+				break
+			}
+			files, res.Skipped = e.screen(files)
+			continue
 		}
 		for _, f := range found {
 			e.markBad(f.Path, f.Reason)
@@ -578,7 +602,7 @@ func readAll(ctx context.Context, conn *sql.Conn, files []string) error {
 	for i, f := range files {
 		q[i] = quote(f)
 	}
-	rows, err := conn.QueryContext(ctx, "SELECT bit_xor(hash(COLUMNS(*))) FROM read_parquet(["+strings.Join(q, ", ")+"], union_by_name = true)")
+	rows, err := conn.QueryContext(ctx, "SELECT bit_xor(hash(COLUMNS(*))) FROM read_parquet(["+strings.Join(q, ", ")+"], union_by_name = true, hive_partitioning = false)")
 	if err != nil {
 		return err
 	}
@@ -597,6 +621,20 @@ func readAll(ctx context.Context, conn *sql.Conn, files []string) error {
 		}
 	}
 	return rows.Err()
+}
+
+// testHookBeforeRun, when set by a test, runs between planning and each
+// execution (to delete a planned file, as compaction may).
+var testHookBeforeRun func()
+
+// vanished tells whether any of files no longer exists.
+func vanished(files []SkippedFile) bool {
+	for _, f := range files {
+		if _, err := os.Stat(f.Path); errors.Is(err, os.ErrNotExist) {
+			return true
+		}
+	}
+	return false
 }
 
 func without(files []string, drop string) []string {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/flow/schema"
 )
@@ -548,4 +550,150 @@ func FuzzQuerySandbox(f *testing.F) {
 			t.Fatalf("after %q: external access, lock = %v", q, v)
 		}
 	})
+}
+
+// TestSpillsBeyondMemoryLimit: an aggregation larger than the memory limit
+// spills to the engine's private temp directory, which the sandbox must
+// not block, and the directory is removed on Close.
+func TestSpillsBeyondMemoryLimit(t *testing.T) {
+	e, err := Open(Config{DataDir: t.TempDir(), MemoryLimit: "128MB", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const groups = 12_000_000
+	v := scalar(t, e, fmt.Sprintf("SELECT count(*) FROM (SELECT range %% %d AS k, count(*) FROM range(%d) GROUP BY k)", groups, groups), time.Time{}, time.Time{})
+	if asInt(t, v) != groups {
+		t.Errorf("groups = %v, want %d", v, groups)
+	}
+	spill := e.spillDir
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(spill); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("spill directory left behind: %v", err)
+	}
+}
+
+// writeOldParquet writes a file with only a few columns, like one written
+// before the schema grew.
+func writeOldParquet(t *testing.T, path string, times []time.Time, bytes []uint64) {
+	t.Helper()
+	sch := parquet.NewSchema("flow", parquet.Group{
+		"time_received": parquet.TimestampAdjusted(parquet.Nanosecond, true),
+		"bytes":         parquet.Uint(64),
+	})
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := parquet.NewWriter(f, sch)
+	for i := range times {
+		// Leaf order is by name: bytes, time_received.
+		if _, err := w.WriteRows([]parquet.Row{{
+			parquet.Int64Value(int64(bytes[i])).Level(0, 0, 0),
+			parquet.Int64Value(times[i].UnixNano()).Level(0, 0, 1),
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+// TestOldFilesMissingColumns: files lacking columns added later read as
+// NULL there, both next to current files and alone in the window.
+func TestOldFilesMissingColumns(t *testing.T) {
+	dataDir := t.TempDir()
+	old := filepath.Join(dataDir, "flows", "date=2026-03-02", "hour=05", "old.parquet")
+	t0 := time.Date(2026, 3, 2, 5, 10, 0, 0, time.UTC)
+	writeOldParquet(t, old, []time.Time{t0, t0.Add(time.Minute)}, []uint64{100, 23})
+	recs := genFlows(8, 50, day0, time.Hour)
+	var sum uint64
+	for _, r := range recs {
+		sum += r.Bytes
+	}
+	writeLake(t, dataDir, recs, 1, 100)
+	e := openEngine(t, Config{DataDir: dataDir})
+
+	res := query(t, e, "SELECT count(*), sum(bytes), count(src_addr), count(labels) FROM flows", time.Time{}, time.Time{})
+	want := []int64{52, int64(sum) + 123, 50, 50}
+	for i, w := range want {
+		if got := asInt(t, res.Rows[0][i]); got != w {
+			t.Errorf("mixed: column %d = %d, want %d", i, got, w)
+		}
+	}
+	// Only the old file in the window: the view is built from the columns
+	// it has, the rest typed NULLs.
+	from, to := t0.Truncate(time.Hour), t0.Truncate(time.Hour).Add(time.Hour)
+	res = query(t, e, "SELECT * FROM flows ORDER BY time_received", from, to)
+	if len(res.Rows) != 2 || len(res.Columns) != len(schema.Columns) {
+		t.Fatalf("old only: %d rows, %d columns", len(res.Rows), len(res.Columns))
+	}
+	for i, c := range schema.Columns {
+		if res.Columns[i].Type != SQLType(c.Type) {
+			t.Errorf("old only: column %s type %s, want %s", c.Name, res.Columns[i].Type, SQLType(c.Type))
+		}
+		v := res.Rows[0][i]
+		switch c.Name {
+		case "time_received":
+			if tt, ok := v.(time.Time); !ok || !tt.Equal(t0) {
+				t.Errorf("old only: time_received = %v, want %v", v, t0)
+			}
+		case "bytes":
+			if v != uint64(100) {
+				t.Errorf("old only: bytes = %v", v)
+			}
+		default:
+			if v != nil {
+				t.Errorf("old only: %s = %v, want NULL", c.Name, v)
+			}
+		}
+	}
+}
+
+// TestFileReplacedDuringQuery: a planned file deleted before DuckDB reads
+// it (compaction replaced it, grace delay over) makes the engine plan
+// again, not report the file as unreadable and answer without its rows.
+func TestFileReplacedDuringQuery(t *testing.T) {
+	dataDir := t.TempDir()
+	recs := genFlows(9, 2000, day0, 2*time.Hour)
+	paths := writeLake(t, dataDir, recs, 1, 500)
+	a := paths[0]
+	c := filepath.Join(filepath.Dir(a), "compacted.parquet")
+	b, _ := os.ReadFile(a)
+	if err := os.WriteFile(c, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	replaced := false
+	e := openEngine(t, Config{DataDir: dataDir, Files: func(from, to time.Time) ([]string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if replaced {
+			return []string{c, paths[1]}, nil
+		}
+		return []string{a, paths[1]}, nil
+	}})
+	testHookBeforeRun = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !replaced {
+			replaced = true
+			os.Remove(a)
+		}
+	}
+	defer func() { testHookBeforeRun = nil }()
+	res := query(t, e, "SELECT count(*) FROM flows", time.Time{}, time.Time{})
+	if got := asInt(t, res.Rows[0][0]); got != int64(len(recs)) {
+		t.Errorf("count = %d, want %d", got, len(recs))
+	}
+	if len(res.Skipped) != 0 {
+		t.Errorf("skipped %v", res.Skipped)
+	}
+	if !replaced {
+		t.Error("hook did not run")
+	}
 }

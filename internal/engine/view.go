@@ -50,7 +50,7 @@ func SQLType(t schema.Type) string {
 func (e *Engine) defineView(ctx context.Context, conn *sql.Conn, files []string, from, to time.Time) error {
 	view := viewSQL(files, from, to, nil)
 	_, err := conn.ExecContext(ctx, view)
-	if err != nil && len(files) > 0 && strings.Contains(err.Error(), "not found") {
+	if err != nil && len(files) > 0 && strings.Contains(err.Error(), "Binder Error") {
 		// A column added to the schema after every file in range was
 		// written: find the columns the files do have and fill the rest
 		// with NULLs.
@@ -90,7 +90,9 @@ func viewSQL(files []string, from, to time.Time, have map[string]bool) string {
 		return b.String()
 	}
 	// union_by_name: files written before a column was added lack it and
-	// read as NULL there.
+	// read as NULL there. hive_partitioning off: the date=/hour= directory
+	// names would otherwise become extra columns, and the files are
+	// already chosen by time.
 	b.WriteString(" FROM read_parquet([")
 	for i, f := range files {
 		if i > 0 {
@@ -98,7 +100,7 @@ func viewSQL(files []string, from, to time.Time, have map[string]bool) string {
 		}
 		b.WriteString(quote(f))
 	}
-	b.WriteString("], union_by_name = true)")
+	b.WriteString("], union_by_name = true, hive_partitioning = false)")
 	var conds []string
 	if !from.IsZero() {
 		conds = append(conds, "time_received >= "+tsLiteral(from))
@@ -118,7 +120,7 @@ func fileColumns(ctx context.Context, conn *sql.Conn, files []string) (map[strin
 	for i, f := range files {
 		q[i] = quote(f)
 	}
-	rows, err := conn.QueryContext(ctx, "SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(["+strings.Join(q, ", ")+"], union_by_name = true))")
+	rows, err := conn.QueryContext(ctx, "SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(["+strings.Join(q, ", ")+"], union_by_name = true, hive_partitioning = false))")
 	if err != nil {
 		return nil, err
 	}
