@@ -59,8 +59,11 @@ type Collector struct {
 	tcp     []*net.TCPListener
 	m       *metrics
 	batches chan *flow.Decoded
-	pool    sync.Pool
-	errLog  errLimiter
+	// free holds emptied batches for reuse. Unlike a sync.Pool it survives
+	// garbage collections, so batches keep the capacity they grew to and
+	// decoding does not re-grow ~70 columns after every GC.
+	free   chan *flow.Decoded
+	errLog errLimiter
 }
 
 // New opens every listener, so that a port already taken is reported at
@@ -84,11 +87,11 @@ func New(cfg Config) (*Collector, error) {
 	if cfg.BatchDelay <= 0 {
 		cfg.BatchDelay = 500 * time.Millisecond
 	}
-	c := &Collector{cfg: cfg, log: cfg.Logger, batches: make(chan *flow.Decoded, 4*cfg.SocketsPerPort*max(1, len(cfg.UDP))+4)}
+	queue := 4*cfg.SocketsPerPort*max(1, len(cfg.UDP)) + 4
+	c := &Collector{cfg: cfg, log: cfg.Logger, batches: make(chan *flow.Decoded, queue), free: make(chan *flow.Decoded, queue+8)}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
-	c.pool.New = func() any { return new(flow.Decoded) }
 	c.m = newMetrics(c)
 	if cfg.Registerer != nil {
 		if err := cfg.Registerer.Register(c.m); err != nil {
@@ -200,7 +203,10 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.cfg.Handle(d)
 		c.m.batches.Inc()
 		d.Reset()
-		c.pool.Put(d)
+		select {
+		case c.free <- d:
+		default:
+		}
 	}
 	return nil
 }
@@ -213,7 +219,17 @@ func (c *Collector) hand(d *flow.Decoded) *flow.Decoded {
 	}
 	c.m.flows.Add(float64(d.Flows.Len()))
 	c.batches <- d
-	return c.pool.Get().(*flow.Decoded)
+	return c.get()
+}
+
+// get returns an empty batch, reused when one is free.
+func (c *Collector) get() *flow.Decoded {
+	select {
+	case d := <-c.free:
+		return d
+	default:
+		return new(flow.Decoded)
+	}
 }
 
 func (c *Collector) receiveUDP(ctx context.Context, conn *net.UDPConn) {
@@ -222,7 +238,7 @@ func (c *Collector) receiveUDP(ctx context.Context, conn *net.UDPConn) {
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, 65536)}
 	}
-	cur := c.pool.Get().(*flow.Decoded)
+	cur := c.get()
 	var first time.Time
 	tick := min(c.cfg.BatchDelay, 200*time.Millisecond)
 	for ctx.Err() == nil {

@@ -10,8 +10,6 @@ import (
 	"net"
 	"sync"
 	"time"
-
-	"github.com/flowlake/flowlake/internal/flow"
 )
 
 // acceptTCP serves IPFIX over TCP (RFC 7011 section 10.4): a stream of IPFIX
@@ -51,7 +49,7 @@ func (c *Collector) serveTCP(conn *net.TCPConn) error {
 	from := conn.RemoteAddr().(*net.TCPAddr).AddrPort()
 	r := bufio.NewReaderSize(conn, 256<<10)
 	msg := make([]byte, 65536)
-	cur := c.pool.Get().(*flow.Decoded)
+	cur := c.get()
 	defer func() { c.hand(cur) }()
 	var first time.Time
 	for {
