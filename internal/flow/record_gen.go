@@ -30,6 +30,7 @@ const (
 	ColTCPFlags
 	ColTOS
 	ColVLAN
+	ColVXLANVNI
 	ColSrcMAC
 	ColDstMAC
 	ColInIf
@@ -152,6 +153,7 @@ type Record struct {
 	TCPFlags          uint16 // tcp_flags
 	TOS               uint8  // tos
 	VLAN              uint16 // vlan
+	VXLANVNI          uint32 // vxlan_vni
 	SrcMAC            uint64 // src_mac
 	DstMAC            uint64 // dst_mac
 	InIf              uint32 // in_if
@@ -226,6 +228,7 @@ type Batch struct {
 	TCPFlags          []uint16
 	TOS               []uint8
 	VLAN              []uint16
+	VXLANVNI          []uint32
 	SrcMAC            []uint64
 	DstMAC            []uint64
 	InIf              []uint32
@@ -302,6 +305,7 @@ func (b *Batch) Extend(k int) int {
 	b.TCPFlags = extend(b.TCPFlags, k)
 	b.TOS = extend(b.TOS, k)
 	b.VLAN = extend(b.VLAN, k)
+	b.VXLANVNI = extend(b.VXLANVNI, k)
 	b.SrcMAC = extend(b.SrcMAC, k)
 	b.DstMAC = extend(b.DstMAC, k)
 	b.InIf = extend(b.InIf, k)
@@ -378,6 +382,7 @@ func (b *Batch) Truncate(n int) {
 	b.TCPFlags = b.TCPFlags[:n]
 	b.TOS = b.TOS[:n]
 	b.VLAN = b.VLAN[:n]
+	b.VXLANVNI = b.VXLANVNI[:n]
 	b.SrcMAC = b.SrcMAC[:n]
 	b.DstMAC = b.DstMAC[:n]
 	b.InIf = b.InIf[:n]
@@ -450,6 +455,7 @@ func (b *Batch) Append(r *Record) {
 	b.TCPFlags = append(b.TCPFlags, r.TCPFlags)
 	b.TOS = append(b.TOS, r.TOS)
 	b.VLAN = append(b.VLAN, r.VLAN)
+	b.VXLANVNI = append(b.VXLANVNI, r.VXLANVNI)
 	b.SrcMAC = append(b.SrcMAC, r.SrcMAC)
 	b.DstMAC = append(b.DstMAC, r.DstMAC)
 	b.InIf = append(b.InIf, r.InIf)
@@ -522,6 +528,7 @@ func (b *Batch) Row(i int, r *Record) {
 	r.TCPFlags = b.TCPFlags[i]
 	r.TOS = b.TOS[i]
 	r.VLAN = b.VLAN[i]
+	r.VXLANVNI = b.VXLANVNI[i]
 	r.SrcMAC = b.SrcMAC[i]
 	r.DstMAC = b.DstMAC[i]
 	r.InIf = b.InIf[i]
@@ -594,6 +601,7 @@ func (b *Batch) AppendRows(src *Batch, idx []int) {
 	b.TCPFlags = gather(b.TCPFlags, src.TCPFlags, idx)
 	b.TOS = gather(b.TOS, src.TOS, idx)
 	b.VLAN = gather(b.VLAN, src.VLAN, idx)
+	b.VXLANVNI = gather(b.VXLANVNI, src.VXLANVNI, idx)
 	b.SrcMAC = gather(b.SrcMAC, src.SrcMAC, idx)
 	b.DstMAC = gather(b.DstMAC, src.DstMAC, idx)
 	b.InIf = gather(b.InIf, src.InIf, idx)
@@ -666,6 +674,7 @@ func (b *Batch) AppendBatch(src *Batch) {
 	b.TCPFlags = append(b.TCPFlags, src.TCPFlags...)
 	b.TOS = append(b.TOS, src.TOS...)
 	b.VLAN = append(b.VLAN, src.VLAN...)
+	b.VXLANVNI = append(b.VXLANVNI, src.VXLANVNI...)
 	b.SrcMAC = append(b.SrcMAC, src.SrcMAC...)
 	b.DstMAC = append(b.DstMAC, src.DstMAC...)
 	b.InIf = append(b.InIf, src.InIf...)
@@ -759,6 +768,8 @@ func (b *Batch) Column(c int) any {
 		return b.TOS
 	case ColVLAN:
 		return b.VLAN
+	case ColVXLANVNI:
+		return b.VXLANVNI
 	case ColSrcMAC:
 		return b.SrcMAC
 	case ColDstMAC:
@@ -954,6 +965,10 @@ func (b *Batch) AppendJSON(dst []byte, i int) []byte {
 		key("vlan")
 		dst = strconv.AppendUint(dst, uint64(v), 10)
 	}
+	if v := b.VXLANVNI[i]; v != 0 {
+		key("vxlan_vni")
+		dst = strconv.AppendUint(dst, uint64(v), 10)
+	}
 	if v := b.SrcMAC[i]; v != 0 {
 		key("src_mac")
 		dst = append(dst, '"')
@@ -1026,15 +1041,15 @@ func (b *Batch) AppendJSON(dst []byte, i int) []byte {
 	}
 	if v := b.Direction[i]; v != 0 {
 		key("direction")
-		dst = strconv.AppendQuote(dst, enumName(schema.Columns[34].Values, v))
+		dst = strconv.AppendQuote(dst, enumName(schema.Columns[35].Values, v))
 	}
 	if v := b.Action[i]; v != 0 {
 		key("action")
-		dst = strconv.AppendQuote(dst, enumName(schema.Columns[35].Values, v))
+		dst = strconv.AppendQuote(dst, enumName(schema.Columns[36].Values, v))
 	}
 	if v := b.FlowState[i]; v != 0 {
 		key("flow_state")
-		dst = strconv.AppendQuote(dst, enumName(schema.Columns[36].Values, v))
+		dst = strconv.AppendQuote(dst, enumName(schema.Columns[37].Values, v))
 	}
 	if v := b.Bytes[i]; v != 0 {
 		key("bytes")
@@ -1122,7 +1137,7 @@ func (b *Batch) AppendJSON(dst []byte, i int) []byte {
 	}
 	if v := b.FlowType[i]; v != 0 {
 		key("flow_type")
-		dst = strconv.AppendQuote(dst, enumName(schema.Columns[58].Values, v))
+		dst = strconv.AppendQuote(dst, enumName(schema.Columns[59].Values, v))
 	}
 	if v := b.Service[i]; v != "" {
 		key("service")

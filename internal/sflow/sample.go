@@ -284,6 +284,9 @@ func (s *sample) write(b *flow.Batch, i int, h *header) {
 		vlan = s.swVLAN
 	}
 	b.VLAN[i] = vlan
+	if s.hdr.vxlan {
+		b.VXLANVNI[i] = s.hdr.vni
+	}
 	if s.hdr.hasMAC {
 		b.SrcMAC[i], b.DstMAC[i] = s.hdr.srcMAC, s.hdr.dstMAC
 	} else if s.hasEth {

@@ -23,7 +23,7 @@
 //   - VXLAN (UDP port 4789): when the inner frame holds an IP header, the
 //     inner addresses, ports, protocol, TOS, TCP flags, ICMP type/code and
 //     MACs are the flow's; the VLAN stays the outer frame's (the tag on
-//     the sampled port). The VNI has no column yet.
+//     the sampled port). The VNI goes to vxlan_vni.
 //   - VLAN: the outer 802.1Q/802.1ad tag of the sampled frame, else the
 //     extended switch record's incoming VLAN.
 //   - Interfaces: the ifIndex when the interface format is 0; 0 for

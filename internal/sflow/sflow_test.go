@@ -131,11 +131,14 @@ func TestVXLAN(t *testing.T) {
 	if r.Direction != dirEgress {
 		t.Errorf("direction %d, want egress (source is the output interface)", r.Direction)
 	}
+	if r.VXLANVNI != 5001 {
+		t.Errorf("VNI %d, want 5001", r.VXLANVNI)
+	}
 
 	// A header cut inside the inner frame leaves the outer UDP flow.
 	outer := eth(macB, macA, nil, 0x0800, ipv4(vtepA, vtepB, 17, 0, udp(49152, 4789, vxlan(5001, macA))))
 	r = row(&decode(t, d, datagram(testAgent, 0, 2, flowSample(1, 3, 1, 3, 4, rawHeader(hdrEthernet, 1500, outer)))).Flows, 0)
-	if r.SrcAddr != flow.AddrFromNetip(vtepA) || r.DstPort != 4789 {
+	if r.SrcAddr != flow.AddrFromNetip(vtepA) || r.DstPort != 4789 || r.VXLANVNI != 5001 {
 		t.Errorf("truncated inner frame: want the outer flow, got %+v", r)
 	}
 }

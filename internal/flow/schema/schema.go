@@ -138,6 +138,7 @@ var Columns = []Column{
 		Doc: "Union of TCP flags seen in the flow."},
 	{Name: "tos", Go: "TOS", Type: Uint8, Inputs: packetInputs, Doc: "IP type of service / traffic class byte."},
 	{Name: "vlan", Go: "VLAN", Type: Uint16, Inputs: packetInputs, Doc: "802.1Q VLAN id (outer tag for QinQ)."},
+	{Name: "vxlan_vni", Go: "VXLANVNI", Type: Uint32, Inputs: []string{SFlow}, Doc: "VXLAN network identifier of a VXLAN-encapsulated sampled packet; the flow columns describe the inner packet when the sampled header reaches its IP header."},
 	{Name: "src_mac", Go: "SrcMAC", Type: MAC, Inputs: packetInputs, Doc: "Source MAC address."},
 	{Name: "dst_mac", Go: "DstMAC", Type: MAC, Inputs: packetInputs, Doc: "Destination MAC address."},
 
