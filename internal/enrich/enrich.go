@@ -7,6 +7,7 @@ package enrich
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -233,6 +234,15 @@ func (e *Enricher) LearnInterfaces(ifs []flow.Interface) {
 
 // Enrich fills the enrichment columns of every flow of b in place. Columns an
 // input already filled (cloud logs give VM and subnet names) are kept.
+//
+// It works in two passes: the first only searches (networks, inventory,
+// GeoIP; for IPv6 addresses networks only) and notes positions, the second
+// reads what they point to and fills the columns. Each search is a few
+// dependent loads that mostly miss the cache with large tables; in a tight
+// loop of searches the processor overlaps the misses of successive flows,
+// where one long loop body per flow leaves it waiting on each in turn
+// (a sixth to a half less time per flow with every source enabled, see
+// BenchmarkEnrichPaths).
 func (e *Enricher) Enrich(b *flow.Batch) {
 	n := b.Len()
 	if n == 0 {
@@ -241,6 +251,13 @@ func (e *Enricher) Enrich(b *flow.Batch) {
 	country, asn, nets := e.country.Load(), e.asn.Load(), e.nets.Load()
 	inv := e.inv.Snapshot()
 	ifs := e.ifs.snapshot()
+
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	src, dst := sc.hits(n)
+	withInv := inv.Len() > 0
+	sc.sink += search(src, b.SrcAddr[:n], b.SrcAS[:n], b.SrcVM[:n], country, asn, nets, inv, withInv)
+	sc.sink += search(dst, b.DstAddr[:n], b.DstAS[:n], b.DstVM[:n], country, asn, nets, inv, withInv)
 
 	var lastExp flow.Addr
 	lastX := ifs.exporter(lastExp)
@@ -264,12 +281,17 @@ func (e *Enricher) Enrich(b *flow.Batch) {
 		if t == 0 {
 			t = b.TimeReceived[i]
 		}
-		src := e.side(b.SrcAddr[i], t, country, asn, nets, inv,
-			&b.SrcCountry[i], &b.SrcAS[i], &b.SrcASName[i], &b.SrcNet[i], &b.SrcSite[i], &b.SrcSubnet[i], &b.SrcVM[i], &b.SrcHost[i])
-		dst := e.side(b.DstAddr[i], t, country, asn, nets, inv,
-			&b.DstCountry[i], &b.DstAS[i], &b.DstASName[i], &b.DstNet[i], &b.DstSite[i], &b.DstSubnet[i], &b.DstVM[i], &b.DstHost[i])
+		var s, d classify.End
+		if h := &src[i]; h.v4 || h.v6 {
+			s = fill(h, &b.SrcAddr[i], t, country, asn, nets, inv,
+				&b.SrcCountry[i], &b.SrcAS[i], &b.SrcASName[i], &b.SrcNet[i], &b.SrcSite[i], &b.SrcSubnet[i], &b.SrcVM[i], &b.SrcHost[i])
+		}
+		if h := &dst[i]; h.v4 || h.v6 {
+			d = fill(h, &b.DstAddr[i], t, country, asn, nets, inv,
+				&b.DstCountry[i], &b.DstAS[i], &b.DstASName[i], &b.DstNet[i], &b.DstSite[i], &b.DstSubnet[i], &b.DstVM[i], &b.DstHost[i])
+		}
 		if b.FlowType[i] == flow.FlowTypeUnknown {
-			b.FlowType[i] = classify.FlowType(src, dst)
+			b.FlowType[i] = classify.FlowType(s, d)
 		}
 		if b.Service[i] == "" {
 			b.Service[i] = services.Of(b.Proto[i], b.SrcPort[i], b.DstPort[i])
@@ -278,23 +300,107 @@ func (e *Enricher) Enrich(b *flow.Batch) {
 	flowsEnriched.Add(float64(n))
 }
 
-// side enriches one address of a flow and returns how classification sees it.
-func (e *Enricher) side(a flow.Addr, t int64, country, asn *geo.DB, nets *networks.Table, inv inventory.Snapshot,
-	ctry *string, as *uint32, asName, net, site, subnet, vm, host *string) classify.End {
-	if a.IsZero() {
-		return classify.End{}
+// hit is what the search pass found for one address: positions for the
+// sources' At methods, -1 for none.
+type hit struct {
+	net, inv, country, asn int32
+	class                  classify.Class
+	v4, v6                 bool // neither: absent address
+}
+
+// scratch holds the search results of one batch; pooled, as batches come
+// one after another and the results are only needed while filling.
+type scratch struct {
+	buf  []hit
+	sink int64 // see search
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+func (sc *scratch) hits(n int) (src, dst []hit) {
+	if cap(sc.buf) < 2*n {
+		sc.buf = make([]hit, 2*n)
 	}
-	ip := a.Netip()
-	end := classify.End{Class: classify.FlowAddrClass(a)}
-	if end.Class == classify.Public {
-		if country != nil {
-			if g := country.Lookup(ip); g != nil && g.Country != "" {
+	return sc.buf[:n], sc.buf[n : 2*n]
+}
+
+// search is the search pass over one address column. It reads the AS and VM
+// columns only to skip searches whose result fill would not use. It also
+// reads the network and inventory entries found, for fill to find them in
+// cache (Go has no prefetch instruction): the sum it returns only keeps the
+// compiler from dropping those reads.
+func search(hits []hit, addrs []flow.Addr, as []uint32, vm []string, country, asn *geo.DB, nets *networks.Table, inv inventory.Snapshot, withInv bool) (sink int64) {
+	for i := range hits {
+		h := &hits[i]
+		a := &addrs[i]
+		if !is4(a) {
+			// IPv6: only the networks search, the costly one (a walk
+			// down bart's trie); fill does the rest.
+			*h = hit{net: -1, inv: -1, country: -1, asn: -1}
+			if !a.IsZero() {
+				h.v6, h.class = true, classify.FlowAddrClass(*a)
+				if h.net = nets.Index6(a.Netip()); h.net >= 0 {
+					sink += int64(len(nets.NamesAt(h.net).Site))
+				}
+			}
+			continue
+		}
+		a4 := [4]byte(a[12:])
+		c := classify.Class4(a4)
+		*h = hit{net: nets.Index4(a4), inv: -1, country: -1, asn: -1, class: c, v4: true}
+		if h.net >= 0 {
+			sink += int64(len(nets.NamesAt(h.net).Site))
+		}
+		if withInv && vm[i] == "" {
+			if h.inv = inv.Find4(a4); h.inv >= 0 {
+				sink += inv.Prefetch4(h.inv)
+			}
+		}
+		if c == classify.Public {
+			h.country = country.Index4(a4)
+			if as[i] == 0 {
+				h.asn = asn.Index4(a4)
+			}
+		}
+	}
+	return sink
+}
+
+// fill is the filling pass for one address, given what search found: it
+// sets the columns of one end of a flow and returns how classification
+// sees that end. IPv6 addresses, rarer, do their GeoIP and inventory
+// look-ups here.
+func fill(h *hit, a *flow.Addr, t int64, country, asn *geo.DB, nets *networks.Table, inv inventory.Snapshot,
+	ctry *string, as *uint32, asName, net, site, subnet, vm, host *string) classify.End {
+	end := classify.End{Class: h.class}
+	if h.v6 {
+		ip := a.Netip()
+		if h.class == classify.Public {
+			if country != nil {
+				if g := country.Lookup(ip); g != nil && g.Country != "" {
+					*ctry = g.Country
+				}
+			}
+			if asn != nil {
+				if *as == 0 {
+					if g := asn.Lookup(ip); g != nil {
+						*as, *asName = g.ASN, g.ASName
+					}
+				} else {
+					*asName = asn.ASName(*as)
+				}
+			}
+		}
+	} else if h.class == classify.Public {
+		if h.country >= 0 {
+			if g := country.At(h.country); g.Country != "" {
 				*ctry = g.Country
 			}
 		}
 		if asn != nil {
 			if *as == 0 {
-				if g := asn.Lookup(ip); g != nil {
+				if h.asn >= 0 {
+					g := asn.At(h.asn)
 					*as, *asName = g.ASN, g.ASName
 				}
 			} else {
@@ -302,17 +408,29 @@ func (e *Enricher) side(a flow.Addr, t int64, country, asn *geo.DB, nets *networ
 			}
 		}
 	}
-	if nw := nets.Lookup(ip); nw != nil {
+	if h.net >= 0 {
+		nw := nets.NamesAt(h.net)
 		end.Known, end.Site = true, nw.Site
 		*net, *site = nw.Name, nw.Site
 		if *subnet == "" {
 			*subnet = nw.Subnet
 		}
 	}
-	if *vm == "" && inv.Len() > 0 {
-		if v := inv.Lookup(a, t); v != nil {
-			*vm, *host = v.Name, v.Host
+	if h.v6 {
+		if *vm == "" && inv.Len() > 0 {
+			if v := inv.Lookup(*a, t); v != nil {
+				*vm, *host = v.Name, v.Host
+			}
+		}
+	} else if h.inv >= 0 && *vm == "" {
+		if name, hst, ok := inv.Names4(h.inv, t); ok {
+			*vm, *host = name, hst
 		}
 	}
 	return end
+}
+
+// is4 is flow.Addr.Is4 in two word compares.
+func is4(a *flow.Addr) bool {
+	return binary.LittleEndian.Uint64(a[:8]) == 0 && binary.LittleEndian.Uint32(a[8:12]) == 0xffff0000
 }

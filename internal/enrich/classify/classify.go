@@ -98,3 +98,33 @@ func FlowAddrClass(a flow.Addr) Class {
 	}
 	return Public
 }
+
+// class4Rows and class4Row give Class4 its answer in two loads from tables
+// that stay in L1 cache: the row of the first octet, indexed by the second.
+// Random flow addresses make FlowAddrClass's branches mispredict often.
+var (
+	class4Rows [][256]Class
+	class4Row  [256]uint8
+)
+
+func init() {
+	rows := map[[256]Class]uint8{}
+	for b0 := range 256 {
+		var row [256]Class
+		for b1 := range 256 {
+			row[b1] = FlowAddrClass(flow.AddrFrom4([4]byte{byte(b0), byte(b1)}))
+		}
+		r, ok := rows[row]
+		if !ok {
+			r = uint8(len(class4Rows))
+			rows[row] = r
+			class4Rows = append(class4Rows, row)
+		}
+		class4Row[b0] = r
+	}
+}
+
+// Class4 is FlowAddrClass for the IPv4 address a.
+func Class4(a [4]byte) Class {
+	return class4Rows[class4Row[a[0]]][a[1]]
+}

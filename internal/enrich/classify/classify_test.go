@@ -66,3 +66,21 @@ func TestFlowAddrClassAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestClass4 checks the table look-up against the branchy classification
+// on every /16 (the class of an IPv4 address depends on its first two
+// octets only) and on a few addresses spelled out.
+func TestClass4(t *testing.T) {
+	for hi := range 1 << 16 {
+		a := [4]byte{byte(hi >> 8), byte(hi), byte(hi * 7), byte(hi * 13)}
+		if got, want := Class4(a), FlowAddrClass(flow.AddrFrom4(a)); got != want {
+			t.Fatalf("%v: Class4 %d, FlowAddrClass %d", a, got, want)
+		}
+	}
+	for s, want := range map[string]Class{"10.1.2.3": Private, "172.31.0.1": Private, "172.32.0.1": Public, "100.127.0.1": Private,
+		"100.128.0.1": Public, "8.8.8.8": Public, "0.1.2.3": Other, "224.0.0.1": Other, "255.255.255.255": Other, "169.254.1.1": Private} {
+		if got := Class4(netip.MustParseAddr(s).As4()); got != want {
+			t.Errorf("%s: got %d, want %d", s, got, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@
 package geo
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"os"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/gaissmai/bart"
 	"github.com/oschwald/maxminddb-golang/v2"
+
+	"github.com/flowlake/flowlake/internal/enrich/lpm4"
 )
 
 // Info is what a database says about one network. Strings are shared by every
@@ -33,6 +36,12 @@ type DB struct {
 	byOffset map[uintptr]*Info
 	asNames  map[uint32]string
 	Type     string // metadata database_type
+	// v4 answers IPv4 look-ups when it could be built (nil otherwise):
+	// flat arrays indexed by address instead of trie nodes; v4info turns
+	// its values back into records.
+	v4     *lpm4.Table
+	v4info []*Info
+	v4idx  map[*Info]int32 // position in v4info, for Index4 without v4
 }
 
 // record covers the layouts of the databases we read. Country is `any`
@@ -100,8 +109,61 @@ func Open(path string) (*DB, error) {
 			}
 		}
 	}
+	db.buildV4()
 	return db, nil
 }
+
+// buildV4 builds the IPv4 look-up table from the trie. A database too
+// fragmented for it keeps answering from the trie.
+func (db *DB) buildV4() {
+	idx := make(map[*Info]uint32)
+	var es []lpm4.Entry
+	var infos []*Info
+	for p, info := range db.lpm.All4() {
+		i, ok := idx[info]
+		if !ok {
+			i = uint32(len(infos))
+			idx[info] = i
+			infos = append(infos, info)
+		}
+		es = append(es, lpm4.Entry{Prefix: p, Value: i})
+	}
+	db.v4info = infos
+	v4, err := lpm4.Build(es)
+	if err != nil {
+		db.v4idx = make(map[*Info]int32, len(idx))
+		for info, i := range idx {
+			db.v4idx[info] = int32(i)
+		}
+		return
+	}
+	db.v4 = v4
+}
+
+// Index4 is Lookup4 in two steps, for look-ups in bulk: it returns the
+// position of the record for a, for At, or -1. Keeping the search apart
+// from reading the record lets a caller run many searches back to back,
+// whose cache misses then overlap.
+func (db *DB) Index4(a [4]byte) int32 {
+	if db == nil {
+		return -1
+	}
+	if db.v4 == nil {
+		if info, ok := db.lpm.Lookup(netip.AddrFrom4(a)); ok {
+			if i, ok := db.v4idx[info]; ok {
+				return i
+			}
+		}
+		return -1
+	}
+	if i, ok := db.v4.Lookup(binary.BigEndian.Uint32(a[:])); ok {
+		return int32(i)
+	}
+	return -1
+}
+
+// At returns the record at position i (from Index4, not -1).
+func (db *DB) At(i int32) *Info { return db.v4info[i] }
 
 func (r *record) country() string {
 	switch c := r.Country.(type) {
@@ -159,8 +221,37 @@ func (db *DB) Lookup(ip netip.Addr) *Info {
 	if db == nil {
 		return nil
 	}
-	info, _ := db.lpm.Lookup(ip.Unmap())
+	ip = ip.Unmap()
+	if ip.Is4() && db.v4 != nil {
+		return db.Lookup4(ip.As4())
+	}
+	info, _ := db.lpm.Lookup(ip)
 	return info
+}
+
+// Lookup4 returns what the database knows about the IPv4 address a, or nil:
+// the flow path's look-up, without building a netip.Addr.
+func (db *DB) Lookup4(a [4]byte) *Info {
+	if db == nil {
+		return nil
+	}
+	if db.v4 == nil {
+		info, _ := db.lpm.Lookup(netip.AddrFrom4(a))
+		return info
+	}
+	if i, ok := db.v4.Lookup(binary.BigEndian.Uint32(a[:])); ok {
+		return db.v4info[i]
+	}
+	return nil
+}
+
+// V4Bytes returns the memory of the IPv4 look-up table (0 when the trie
+// answers IPv4 look-ups).
+func (db *DB) V4Bytes() int {
+	if db == nil || db.v4 == nil {
+		return 0
+	}
+	return db.v4.Bytes()
 }
 
 // insert adds a network, storing IPv4 networks (which the database may

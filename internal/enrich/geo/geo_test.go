@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -96,4 +97,45 @@ func FuzzOpen(f *testing.F) {
 			db.Lookup(netip.MustParseAddr("1.128.0.0"))
 		}
 	})
+}
+
+// TestIPv4TableAgreesWithTrie checks the flat IPv4 table against the trie
+// on the first, last and a middle address of every IPv4 network of the
+// databases, and on the addresses just outside each.
+func TestIPv4TableAgreesWithTrie(t *testing.T) {
+	paths := []string{filepath.Join(testDir, "GeoLite2-ASN-Test.mmdb"), filepath.Join(testDir, "GeoLite2-City-Test.mmdb")}
+	if !testing.Short() {
+		// A real database: hundreds of thousands of networks of every
+		// length.
+		paths = append(paths, filepath.Join(testDir, "..", "iptoasn-country.mmdb"))
+	}
+	for _, path := range paths {
+		db, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if db.v4 == nil {
+			t.Fatalf("%s: IPv4 table not built", path)
+		}
+		n := 0
+		for p := range db.lpm.All4() {
+			first := binary.BigEndian.Uint32(p.Addr().AsSlice())
+			last := first | (1<<(32-p.Bits()) - 1)
+			for _, v := range []uint32{first, last, first + (last-first)/2, first - 1, last + 1} {
+				var a [4]byte
+				binary.BigEndian.PutUint32(a[:], v)
+				want, _ := db.lpm.Lookup(netip.AddrFrom4(a))
+				if got := db.Lookup4(a); got != want {
+					t.Fatalf("%s %v: Lookup4 %+v, trie %+v", path, netip.AddrFrom4(a), got, want)
+				}
+				if i := db.Index4(a); (i < 0) != (want == nil) || (i >= 0 && db.At(i) != want) {
+					t.Fatalf("%s %v: Index4 %d, trie %+v", path, netip.AddrFrom4(a), i, want)
+				}
+			}
+			n++
+		}
+		if n == 0 {
+			t.Fatalf("%s: no IPv4 network", path)
+		}
+	}
 }

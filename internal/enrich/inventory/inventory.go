@@ -4,7 +4,9 @@
 package inventory
 
 import (
+	"encoding/binary"
 	"maps"
+	"math"
 	"net/netip"
 	"sort"
 	"sync"
@@ -38,15 +40,14 @@ type Version struct {
 // lock-free on an immutable snapshot; updates copy-on-write.
 type Store struct {
 	mu      sync.Mutex // serialises updates
-	snap    atomic.Pointer[map[flow.Addr][]*Version]
+	snap    atomic.Pointer[Snapshot]
 	strings map[string]string
 }
 
 // NewStore returns an empty store.
 func NewStore() *Store {
 	s := &Store{strings: map[string]string{}}
-	m := map[flow.Addr][]*Version{}
-	s.snap.Store(&m)
+	s.snap.Store(&Snapshot{m: map[flow.Addr][]*Version{}})
 	return s
 }
 
@@ -68,7 +69,7 @@ func (s *Store) Update(source string, entries []Entry, at time.Time) {
 	now := at.UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old := *s.snap.Load()
+	old := s.snap.Load().m
 	next := make(map[flow.Addr][]*Version, len(old)+len(entries))
 	maps.Copy(next, old)
 	seen := make(map[flow.Addr]bool, len(entries))
@@ -106,20 +107,81 @@ func (s *Store) Update(source string, entries []Entry, at time.Time) {
 		closed.ValidTo = now
 		next[k] = append(vs[:n-1:n-1], &closed)
 	}
-	s.snap.Store(&next)
+	s.snap.Store(&Snapshot{m: next, v4: newIndex4(next)})
 }
 
 // Snapshot is a consistent view for one batch.
-type Snapshot struct{ m map[flow.Addr][]*Version }
+type Snapshot struct {
+	m  map[flow.Addr][]*Version
+	v4 *index4 // the IPv4 addresses of m
+}
 
 // Snapshot returns the current view.
-func (s *Store) Snapshot() Snapshot { return Snapshot{*s.snap.Load()} }
+func (s *Store) Snapshot() Snapshot { return *s.snap.Load() }
 
 // Lookup returns the version of addr valid at t (Unix ns). A flow older than
 // the first observation gets the first version: the address was most likely
 // already called that before flowlake first asked.
 func (sn Snapshot) Lookup(addr flow.Addr, t int64) *Version {
-	vs := sn.m[addr]
+	if addr.Is4() && sn.v4 != nil {
+		return at(sn.v4.get(binary.BigEndian.Uint32(addr[12:])), t)
+	}
+	return at(sn.m[addr], t)
+}
+
+// Lookup4 is Lookup for the IPv4 address a.
+func (sn Snapshot) Lookup4(a [4]byte, t int64) *Version {
+	if sn.v4 == nil {
+		return at(sn.m[flow.AddrFrom4(a)], t)
+	}
+	return at(sn.v4.get(binary.BigEndian.Uint32(a[:])), t)
+}
+
+// Find4 is Lookup4 in two steps, for look-ups in bulk: it returns the
+// position of the IPv4 address a, for At, or -1 when the inventory never
+// saw it. Keeping the search apart from reading the versions lets a caller
+// run many searches back to back, whose cache misses then overlap.
+func (sn Snapshot) Find4(a [4]byte) int32 {
+	if sn.v4 == nil {
+		return -1
+	}
+	return sn.v4.find(binary.BigEndian.Uint32(a[:]))
+}
+
+// At returns the version valid at t of the address at position i (from
+// Find4, not -1).
+func (sn Snapshot) At(i int32, t int64) *Version { return at(sn.v4.vers[i], t) }
+
+// Names4 returns the VM and host names valid at t of the address at
+// position i (from Find4, not -1), and false when no version is: At
+// without following pointers for the common case of a flow newer than the
+// address's last change.
+func (sn Snapshot) Names4(i int32, t int64) (name, host string, ok bool) {
+	c := &sn.v4.last[i]
+	if t >= c.from {
+		// at would stop at the last version too.
+		if c.to == 0 || t < c.to {
+			return c.name, c.host, true
+		}
+		return "", "", false
+	}
+	if c.only {
+		// Older than the only version: at gives it anyway.
+		return c.name, c.host, true
+	}
+	if v := at(sn.v4.vers[i], t); v != nil {
+		return v.Name, v.Host, true
+	}
+	return "", "", false
+}
+
+// Prefetch4 reads the entry at position i (from Find4, not -1) so that a
+// Names4 soon after finds it in cache. It returns a value of no meaning for
+// the caller to fold into something it keeps, so that the read stays.
+func (sn Snapshot) Prefetch4(i int32) int64 { return sn.v4.last[i].from }
+
+// at returns the version of vs valid at t.
+func at(vs []*Version, t int64) *Version {
 	for i := len(vs) - 1; i >= 0; i-- {
 		v := vs[i]
 		if t >= v.ValidFrom {
@@ -138,10 +200,92 @@ func (sn Snapshot) Lookup(addr flow.Addr, t int64) *Version {
 // Len returns how many addresses the snapshot knows (current or past).
 func (sn Snapshot) Len() int { return len(sn.m) }
 
+// index4 is an open-addressing hash table of the IPv4 addresses of a
+// snapshot: a flat array of address<<32|position words (half empty, linear
+// probing), small enough to stay in cache where a map of 16-byte keys and
+// slice headers is not, and most flow addresses are not in the inventory,
+// so the common answer is a miss found in one probe.
+type index4 struct {
+	slots []uint64 // addr<<32 | (position in vers)+1; 0 = empty
+	shift uint
+	vers  [][]*Version
+	last  []lastVersion // of each vers element
+}
+
+// lastVersion is the latest version of an address, packed for the flow
+// path.
+type lastVersion struct {
+	from, to   int64
+	name, host string
+	only       bool // the address has no other version
+}
+
+func newIndex4(m map[flow.Addr][]*Version) *index4 {
+	n := 0
+	for k := range m {
+		if k.Is4() {
+			n++
+		}
+	}
+	bits := uint(4)
+	for 1<<bits < 2*n {
+		bits++
+	}
+	x := &index4{slots: make([]uint64, 1<<bits), shift: 32 - bits, vers: make([][]*Version, 0, n), last: make([]lastVersion, 0, n)}
+	mask := uint32(len(x.slots) - 1)
+	for k, vs := range m {
+		if !k.Is4() {
+			continue
+		}
+		a := binary.BigEndian.Uint32(k[12:])
+		h := hash4(a, x.shift)
+		for x.slots[h] != 0 {
+			h = (h + 1) & mask
+		}
+		x.vers = append(x.vers, vs)
+		var lv lastVersion
+		if len(vs) > 0 {
+			v := vs[len(vs)-1]
+			lv = lastVersion{from: v.ValidFrom, to: v.ValidTo, name: v.Name, host: v.Host, only: len(vs) == 1}
+		} else {
+			// No version: at finds nothing whatever t is.
+			lv = lastVersion{from: math.MinInt64, to: math.MinInt64}
+		}
+		x.last = append(x.last, lv)
+		x.slots[h] = uint64(a)<<32 | uint64(len(x.vers))
+	}
+	return x
+}
+
+// hash4 is Fibonacci hashing: consecutive addresses (a subnet's hosts)
+// spread over the table.
+func hash4(a uint32, shift uint) uint32 { return (a * 0x9e3779b1) >> shift }
+
+func (x *index4) get(a uint32) []*Version {
+	if i := x.find(a); i >= 0 {
+		return x.vers[i]
+	}
+	return nil
+}
+
+// find returns the position of a in vers, or -1.
+func (x *index4) find(a uint32) int32 {
+	mask := uint32(len(x.slots) - 1)
+	for h := hash4(a, x.shift); ; h = (h + 1) & mask {
+		s := x.slots[h]
+		if s == 0 {
+			return -1
+		}
+		if uint32(s>>32) == a {
+			return int32(uint32(s)) - 1
+		}
+	}
+}
+
 // History returns every version of every address, ordered by address then
 // time.
 func (s *Store) History() []Version {
-	m := *s.snap.Load()
+	m := s.snap.Load().m
 	out := make([]Version, 0, len(m))
 	for _, vs := range m {
 		for _, v := range vs {

@@ -1,6 +1,8 @@
 package inventory
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -127,4 +129,63 @@ func FuzzParse(f *testing.F) {
 			s.History()
 		}
 	})
+}
+
+// TestIPv4IndexAgreesWithMap builds a history of renames, removals and
+// returns from two sources, then checks every IPv4 look-up path (Lookup,
+// Lookup4, Find4 with At and Names4) against the version list of the
+// map, at times before, between and after the updates.
+func TestIPv4IndexAgreesWithMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	s := NewStore()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var addrs []netip.Addr
+	for i := range 500 {
+		addrs = append(addrs, netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}))
+	}
+	addrs = append(addrs, netip.MustParseAddr("0.0.0.0"), netip.MustParseAddr("255.255.255.255"))
+	var times []int64
+	for step := range 12 {
+		at := t0.Add(time.Duration(step) * time.Hour)
+		times = append(times, at.UnixNano())
+		for _, src := range []string{"file", "vcenter"} {
+			var es []Entry
+			for _, a := range addrs {
+				if rng.IntN(4) == 0 {
+					continue // absent this time: its version closes
+				}
+				es = append(es, Entry{Addr: a, Name: fmt.Sprintf("vm-%d", rng.IntN(3)), Host: src})
+			}
+			s.Update(src, es, at)
+		}
+	}
+	sn := s.Snapshot()
+	for _, a := range append(addrs, netip.MustParseAddr("10.9.9.9")) {
+		k := flow.AddrFromNetip(a)
+		for _, tt := range times {
+			for _, ft := range []int64{tt - 1, tt, tt + 1, times[0] - int64(time.Hour), times[len(times)-1] + int64(time.Hour)} {
+				want := at(sn.m[k], ft)
+				if got := sn.Lookup(k, ft); got != want {
+					t.Fatalf("%v at %d: Lookup %+v, want %+v", a, ft, got, want)
+				}
+				if got := sn.Lookup4(a.As4(), ft); got != want {
+					t.Fatalf("%v at %d: Lookup4 %+v, want %+v", a, ft, got, want)
+				}
+				i := sn.Find4(a.As4())
+				if (i < 0) != (len(sn.m[k]) == 0) {
+					t.Fatalf("%v: Find4 %d with %d versions", a, i, len(sn.m[k]))
+				}
+				if i < 0 {
+					continue
+				}
+				if got := sn.At(i, ft); got != want {
+					t.Fatalf("%v at %d: At %+v, want %+v", a, ft, got, want)
+				}
+				name, host, ok := sn.Names4(i, ft)
+				if ok != (want != nil) || (ok && (name != want.Name || host != want.Host)) {
+					t.Fatalf("%v at %d: Names4 %q %q %v, want %+v", a, ft, name, host, ok, want)
+				}
+			}
+		}
+	}
 }

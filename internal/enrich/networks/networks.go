@@ -39,10 +39,17 @@ type Table struct {
 	lpm  bart.Fast[*Network]
 	list []*Network
 	// v4 answers IPv4 look-ups (nil if it could not be built; lpm then
-	// does): flat arrays indexed by address beat walking trie nodes, and
-	// v4nets turns its values back into networks.
-	v4     *lpm4.Table
-	v4nets []*Network
+	// does): flat arrays indexed by address beat walking trie nodes. v6
+	// holds the IPv6 prefixes with positions as values, so the flow path
+	// handles both families by position: v4nets (IPv4 networks, then
+	// IPv6 ones) turns positions back into networks.
+	v4      *lpm4.Table
+	v6      bart.Fast[int32]
+	v4nets  []*Network
+	v4names []Names            // the names of v4nets, packed for the flow path
+	v4idx   map[*Network]int32 // position in v4nets, for Index4 without v4
+
+	strs map[string]string // interning while loading; nil after
 }
 
 // Lookup returns the most specific network holding ip, or nil.
@@ -73,19 +80,79 @@ func (t *Table) Lookup4(a [4]byte) *Network {
 	return nil
 }
 
-// finish builds the IPv4 look-up table once every network is added.
+// Index4 is Lookup4 in two steps, for look-ups in bulk: it returns the
+// position of the network holding a, for At, or -1. Keeping the search
+// apart from reading the network lets a caller run many searches back to
+// back, whose cache misses then overlap.
+func (t *Table) Index4(a [4]byte) int32 {
+	if t == nil {
+		return -1
+	}
+	if t.v4 == nil {
+		if n, ok := t.lpm.Lookup(netip.AddrFrom4(a)); ok {
+			if i, ok := t.v4idx[n]; ok {
+				return i
+			}
+		}
+		return -1
+	}
+	if i, ok := t.v4.Lookup(binary.BigEndian.Uint32(a[:])); ok {
+		return int32(i)
+	}
+	return -1
+}
+
+// Index6 is Index4 for an IPv6 address.
+func (t *Table) Index6(ip netip.Addr) int32 {
+	if t == nil {
+		return -1
+	}
+	if i, ok := t.v6.Lookup(ip); ok {
+		return i
+	}
+	return -1
+}
+
+// At returns the network at position i (from Index4 or Index6, not -1).
+func (t *Table) At(i int32) *Network { return t.v4nets[i] }
+
+// Names is what the flow path needs of a network, packed: a 48-byte array
+// element reads in one or two cache lines where a Network spans three.
+type Names struct {
+	Name, Site, Subnet string
+}
+
+// NamesAt returns the names of the network at position i (from Index4 or
+// Index6, not -1).
+func (t *Table) NamesAt(i int32) *Names { return &t.v4names[i] }
+
+// finish builds the look-up tables by position once every network is
+// added.
 func (t *Table) finish() *Table {
+	t.strs = nil
 	var es []lpm4.Entry
 	t.v4nets = t.v4nets[:0]
 	for p, n := range t.lpm.All4() {
 		es = append(es, lpm4.Entry{Prefix: p, Value: uint32(len(t.v4nets))})
 		t.v4nets = append(t.v4nets, n)
 	}
+	for p, n := range t.lpm.All6() {
+		t.v6.Insert(p, int32(len(t.v4nets)))
+		t.v4nets = append(t.v4nets, n)
+	}
+	t.v4names = make([]Names, len(t.v4nets))
+	for i, n := range t.v4nets {
+		t.v4names[i] = Names{Name: n.Name, Site: n.Site, Subnet: n.Subnet}
+	}
 	v4, err := lpm4.Build(es)
 	if err != nil {
 		// Only a pathological file gets here (millions of prefixes longer
 		// than /24); bart answers instead, correctly if slower.
-		t.v4, t.v4nets = nil, nil
+		t.v4 = nil
+		t.v4idx = make(map[*Network]int32, len(t.v4nets))
+		for i, n := range t.v4nets {
+			t.v4idx[n] = int32(i)
+		}
 		return t
 	}
 	t.v4 = v4
@@ -125,6 +192,20 @@ func (t *Table) add(n *Network) {
 		n.Prefix = netip.PrefixFrom(n.Prefix.Addr().Unmap(), n.Prefix.Bits()-96)
 	}
 	n.Prefix = n.Prefix.Masked()
+	// Files repeat sites, roles and tenants on many lines: one copy of
+	// each saves memory, and flow classification compares the sites of
+	// both ends, which for equal sites is then a pointer comparison on
+	// strings already in cache.
+	if t.strs == nil {
+		t.strs = map[string]string{}
+	}
+	for _, f := range []*string{&n.Name, &n.Site, &n.Role, &n.Tenant, &n.VNet, &n.Subnet} {
+		if v, ok := t.strs[*f]; ok {
+			*f = v
+		} else {
+			t.strs[*f] = *f
+		}
+	}
 	t.lpm.Insert(n.Prefix, n)
 	t.list = append(t.list, n)
 }

@@ -1,7 +1,10 @@
 package networks
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -127,4 +130,66 @@ func FuzzParse(f *testing.F) {
 			tab.Lookup(netip.MustParseAddr("2001:db8::1"))
 		}
 	})
+}
+
+// TestIPv4TableAgreesWithTrie checks the flat IPv4 table against the bart
+// trie it is built from, on nested prefixes of every length and on
+// addresses inside, at the edges of and outside them.
+func TestIPv4TableAgreesWithTrie(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var nets []*Network
+	for i := range 3000 {
+		b := [4]byte{[]byte{10, 172, 192}[rng.IntN(3)], byte(rng.IntN(3)), byte(rng.IntN(16)), byte(rng.IntN(256))}
+		p := netip.PrefixFrom(netip.AddrFrom4(b), 8+rng.IntN(25))
+		nets = append(nets, &Network{Prefix: p, Name: fmt.Sprintf("n%d", i), Site: fmt.Sprintf("s%d", i%7), Subnet: fmt.Sprintf("sub%d", i)})
+	}
+	tab := New(nets)
+	if tab.v4 == nil {
+		t.Fatal("IPv4 table not built")
+	}
+	for range 50_000 {
+		p := nets[rng.IntN(len(nets))].Prefix
+		a := p.Addr().As4()
+		off := rng.Uint32() >> (p.Bits() - 2 + rng.IntN(3)) // mostly inside, sometimes past the end
+		v := binary.BigEndian.Uint32(a[:]) + off
+		binary.BigEndian.PutUint32(a[:], v)
+		want, _ := tab.lpm.Lookup(netip.AddrFrom4(a))
+		if got := tab.Lookup4(a); got != want {
+			t.Fatalf("%v: Lookup4 %v, trie %v", netip.AddrFrom4(a), got, want)
+		}
+		i := tab.Index4(a)
+		switch {
+		case want == nil && i != -1:
+			t.Fatalf("%v: Index4 %d, want -1", netip.AddrFrom4(a), i)
+		case want != nil && (i < 0 || tab.At(i) != want || *tab.NamesAt(i) != Names{want.Name, want.Site, want.Subnet}):
+			t.Fatalf("%v: Index4 %d does not give %v", netip.AddrFrom4(a), i, want)
+		}
+	}
+}
+
+// TestIndex6AgreesWithTrie checks the position look-up of IPv6 addresses
+// against the trie of networks.
+func TestIndex6AgreesWithTrie(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	var nets []*Network
+	for i := range 2000 {
+		var b [16]byte
+		b[0], b[1], b[2], b[3], b[4], b[5] = 0x20, 0x01, 0x0d, 0xb8, byte(rng.IntN(4)), byte(rng.IntN(256))
+		nets = append(nets, &Network{Prefix: netip.PrefixFrom(netip.AddrFrom16(b), 32+rng.IntN(33)), Name: fmt.Sprintf("v6-%d", i)})
+	}
+	nets = append(nets, &Network{Prefix: netip.MustParsePrefix("10.0.0.0/8"), Name: "v4"})
+	tab := New(nets)
+	for range 20_000 {
+		var b [16]byte
+		b[0], b[1], b[2], b[3], b[4], b[5], b[6] = 0x20, 0x01, 0x0d, 0xb8, byte(rng.IntN(5)), byte(rng.IntN(256)), byte(rng.IntN(256))
+		ip := netip.AddrFrom16(b)
+		want, _ := tab.lpm.Lookup(ip)
+		i := tab.Index6(ip)
+		if (i < 0) != (want == nil) || (i >= 0 && (tab.At(i) != want || tab.NamesAt(i).Name != want.Name)) {
+			t.Fatalf("%v: Index6 %d, trie %+v", ip, i, want)
+		}
+	}
+	if i := tab.Index4([4]byte{10, 1, 2, 3}); i < 0 || tab.At(i).Name != "v4" {
+		t.Errorf("IPv4 position after IPv6 ones: %d", i)
+	}
 }

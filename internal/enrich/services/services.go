@@ -28,6 +28,13 @@ const (
 // port: an array index is the cheapest look-up on the per-flow path.
 var byPort [3][]string
 
+// named has a bit set for every port byPort names, per protocol index: 8 KB
+// that stay in cache, where byPort is 1 MB per protocol and a flow's
+// random client port would cost a cache miss to find no name.
+var named [3][1 << 10]uint64
+
+func isNamed(idx int, port uint16) bool { return named[idx][port>>6]&(1<<(port&63)) != 0 }
+
 func init() {
 	for i := range byPort {
 		byPort[i] = make([]string, 65536)
@@ -50,6 +57,7 @@ func init() {
 			continue
 		}
 		byPort[idx][port] = name
+		named[idx][port>>6] |= 1 << (port & 63)
 	}
 }
 
@@ -97,7 +105,13 @@ func Of(proto uint8, srcPort, dstPort uint16) string {
 		return ""
 	}
 	names := byPort[idx]
-	d, s := names[dstPort], names[srcPort]
+	var d, s string
+	if isNamed(idx, dstPort) {
+		d = names[dstPort]
+	}
+	if isNamed(idx, srcPort) {
+		s = names[srcPort]
+	}
 	switch {
 	case d != "" && s != "":
 		if srcPort < dstPort {

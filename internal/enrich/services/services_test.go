@@ -41,3 +41,15 @@ func TestTableParsed(t *testing.T) {
 		t.Fatalf("only %d services parsed from the embedded table", n)
 	}
 }
+
+// TestNamedBitsMatchTable checks the bitset Of consults first against the
+// names themselves, for every port of every protocol.
+func TestNamedBitsMatchTable(t *testing.T) {
+	for idx, names := range byPort {
+		for port, s := range names {
+			if isNamed(idx, uint16(port)) != (s != "") {
+				t.Fatalf("protocol index %d port %d: bit %v, name %q", idx, port, isNamed(idx, uint16(port)), s)
+			}
+		}
+	}
+}
