@@ -3,7 +3,6 @@
 package flow
 
 import (
-	"slices"
 	"strconv"
 
 	"github.com/flowlake/flowlake/internal/flow/schema"
@@ -655,74 +654,74 @@ func (b *Batch) AppendRows(src *Batch, idx []int) {
 
 // AppendBatch appends all flows of src.
 func (b *Batch) AppendBatch(src *Batch) {
-	b.TimeReceived = append(b.TimeReceived, src.TimeReceived...)
-	b.TimeStart = append(b.TimeStart, src.TimeStart...)
-	b.TimeEnd = append(b.TimeEnd, src.TimeEnd...)
-	b.SourceType = append(b.SourceType, src.SourceType...)
-	b.ExporterAddr = append(b.ExporterAddr, src.ExporterAddr...)
-	b.ExporterName = append(b.ExporterName, src.ExporterName...)
-	b.ObservationDomain = append(b.ObservationDomain, src.ObservationDomain...)
-	b.SamplingRate = append(b.SamplingRate, src.SamplingRate...)
-	b.IPVersion = append(b.IPVersion, src.IPVersion...)
-	b.SrcAddr = append(b.SrcAddr, src.SrcAddr...)
-	b.DstAddr = append(b.DstAddr, src.DstAddr...)
-	b.SrcPort = append(b.SrcPort, src.SrcPort...)
-	b.DstPort = append(b.DstPort, src.DstPort...)
-	b.Proto = append(b.Proto, src.Proto...)
-	b.ICMPType = append(b.ICMPType, src.ICMPType...)
-	b.ICMPCode = append(b.ICMPCode, src.ICMPCode...)
-	b.TCPFlags = append(b.TCPFlags, src.TCPFlags...)
-	b.TOS = append(b.TOS, src.TOS...)
-	b.VLAN = append(b.VLAN, src.VLAN...)
-	b.VXLANVNI = append(b.VXLANVNI, src.VXLANVNI...)
-	b.SrcMAC = append(b.SrcMAC, src.SrcMAC...)
-	b.DstMAC = append(b.DstMAC, src.DstMAC...)
-	b.InIf = append(b.InIf, src.InIf...)
-	b.OutIf = append(b.OutIf, src.OutIf...)
-	b.NextHop = append(b.NextHop, src.NextHop...)
-	b.SrcAS = append(b.SrcAS, src.SrcAS...)
-	b.DstAS = append(b.DstAS, src.DstAS...)
-	b.SrcMask = append(b.SrcMask, src.SrcMask...)
-	b.DstMask = append(b.DstMask, src.DstMask...)
-	b.PostNATSrcAddr = append(b.PostNATSrcAddr, src.PostNATSrcAddr...)
-	b.PostNATDstAddr = append(b.PostNATDstAddr, src.PostNATDstAddr...)
-	b.PostNATSrcPort = append(b.PostNATSrcPort, src.PostNATSrcPort...)
-	b.PostNATDstPort = append(b.PostNATDstPort, src.PostNATDstPort...)
-	b.NATEvent = append(b.NATEvent, src.NATEvent...)
-	b.FWEvent = append(b.FWEvent, src.FWEvent...)
-	b.Direction = append(b.Direction, src.Direction...)
-	b.Action = append(b.Action, src.Action...)
-	b.FlowState = append(b.FlowState, src.FlowState...)
-	b.Bytes = append(b.Bytes, src.Bytes...)
-	b.Packets = append(b.Packets, src.Packets...)
-	b.RevBytes = append(b.RevBytes, src.RevBytes...)
-	b.RevPackets = append(b.RevPackets, src.RevPackets...)
-	b.Application = append(b.Application, src.Application...)
-	b.SrcCountry = append(b.SrcCountry, src.SrcCountry...)
-	b.DstCountry = append(b.DstCountry, src.DstCountry...)
-	b.SrcASName = append(b.SrcASName, src.SrcASName...)
-	b.DstASName = append(b.DstASName, src.DstASName...)
-	b.SrcNet = append(b.SrcNet, src.SrcNet...)
-	b.DstNet = append(b.DstNet, src.DstNet...)
-	b.SrcSite = append(b.SrcSite, src.SrcSite...)
-	b.DstSite = append(b.DstSite, src.DstSite...)
-	b.SrcSubnet = append(b.SrcSubnet, src.SrcSubnet...)
-	b.DstSubnet = append(b.DstSubnet, src.DstSubnet...)
-	b.SrcVM = append(b.SrcVM, src.SrcVM...)
-	b.DstVM = append(b.DstVM, src.DstVM...)
-	b.SrcHost = append(b.SrcHost, src.SrcHost...)
-	b.DstHost = append(b.DstHost, src.DstHost...)
-	b.InIfName = append(b.InIfName, src.InIfName...)
-	b.OutIfName = append(b.OutIfName, src.OutIfName...)
-	b.FlowType = append(b.FlowType, src.FlowType...)
-	b.Service = append(b.Service, src.Service...)
-	b.Account = append(b.Account, src.Account...)
-	b.Region = append(b.Region, src.Region...)
-	b.VPC = append(b.VPC, src.VPC...)
-	b.InterfaceID = append(b.InterfaceID, src.InterfaceID...)
-	b.InstanceID = append(b.InstanceID, src.InstanceID...)
-	b.Rule = append(b.Rule, src.Rule...)
-	b.Labels = append(b.Labels, src.Labels...)
+	b.TimeReceived = appendAll(b.TimeReceived, src.TimeReceived)
+	b.TimeStart = appendAll(b.TimeStart, src.TimeStart)
+	b.TimeEnd = appendAll(b.TimeEnd, src.TimeEnd)
+	b.SourceType = appendAll(b.SourceType, src.SourceType)
+	b.ExporterAddr = appendAll(b.ExporterAddr, src.ExporterAddr)
+	b.ExporterName = appendAll(b.ExporterName, src.ExporterName)
+	b.ObservationDomain = appendAll(b.ObservationDomain, src.ObservationDomain)
+	b.SamplingRate = appendAll(b.SamplingRate, src.SamplingRate)
+	b.IPVersion = appendAll(b.IPVersion, src.IPVersion)
+	b.SrcAddr = appendAll(b.SrcAddr, src.SrcAddr)
+	b.DstAddr = appendAll(b.DstAddr, src.DstAddr)
+	b.SrcPort = appendAll(b.SrcPort, src.SrcPort)
+	b.DstPort = appendAll(b.DstPort, src.DstPort)
+	b.Proto = appendAll(b.Proto, src.Proto)
+	b.ICMPType = appendAll(b.ICMPType, src.ICMPType)
+	b.ICMPCode = appendAll(b.ICMPCode, src.ICMPCode)
+	b.TCPFlags = appendAll(b.TCPFlags, src.TCPFlags)
+	b.TOS = appendAll(b.TOS, src.TOS)
+	b.VLAN = appendAll(b.VLAN, src.VLAN)
+	b.VXLANVNI = appendAll(b.VXLANVNI, src.VXLANVNI)
+	b.SrcMAC = appendAll(b.SrcMAC, src.SrcMAC)
+	b.DstMAC = appendAll(b.DstMAC, src.DstMAC)
+	b.InIf = appendAll(b.InIf, src.InIf)
+	b.OutIf = appendAll(b.OutIf, src.OutIf)
+	b.NextHop = appendAll(b.NextHop, src.NextHop)
+	b.SrcAS = appendAll(b.SrcAS, src.SrcAS)
+	b.DstAS = appendAll(b.DstAS, src.DstAS)
+	b.SrcMask = appendAll(b.SrcMask, src.SrcMask)
+	b.DstMask = appendAll(b.DstMask, src.DstMask)
+	b.PostNATSrcAddr = appendAll(b.PostNATSrcAddr, src.PostNATSrcAddr)
+	b.PostNATDstAddr = appendAll(b.PostNATDstAddr, src.PostNATDstAddr)
+	b.PostNATSrcPort = appendAll(b.PostNATSrcPort, src.PostNATSrcPort)
+	b.PostNATDstPort = appendAll(b.PostNATDstPort, src.PostNATDstPort)
+	b.NATEvent = appendAll(b.NATEvent, src.NATEvent)
+	b.FWEvent = appendAll(b.FWEvent, src.FWEvent)
+	b.Direction = appendAll(b.Direction, src.Direction)
+	b.Action = appendAll(b.Action, src.Action)
+	b.FlowState = appendAll(b.FlowState, src.FlowState)
+	b.Bytes = appendAll(b.Bytes, src.Bytes)
+	b.Packets = appendAll(b.Packets, src.Packets)
+	b.RevBytes = appendAll(b.RevBytes, src.RevBytes)
+	b.RevPackets = appendAll(b.RevPackets, src.RevPackets)
+	b.Application = appendAll(b.Application, src.Application)
+	b.SrcCountry = appendAll(b.SrcCountry, src.SrcCountry)
+	b.DstCountry = appendAll(b.DstCountry, src.DstCountry)
+	b.SrcASName = appendAll(b.SrcASName, src.SrcASName)
+	b.DstASName = appendAll(b.DstASName, src.DstASName)
+	b.SrcNet = appendAll(b.SrcNet, src.SrcNet)
+	b.DstNet = appendAll(b.DstNet, src.DstNet)
+	b.SrcSite = appendAll(b.SrcSite, src.SrcSite)
+	b.DstSite = appendAll(b.DstSite, src.DstSite)
+	b.SrcSubnet = appendAll(b.SrcSubnet, src.SrcSubnet)
+	b.DstSubnet = appendAll(b.DstSubnet, src.DstSubnet)
+	b.SrcVM = appendAll(b.SrcVM, src.SrcVM)
+	b.DstVM = appendAll(b.DstVM, src.DstVM)
+	b.SrcHost = appendAll(b.SrcHost, src.SrcHost)
+	b.DstHost = appendAll(b.DstHost, src.DstHost)
+	b.InIfName = appendAll(b.InIfName, src.InIfName)
+	b.OutIfName = appendAll(b.OutIfName, src.OutIfName)
+	b.FlowType = appendAll(b.FlowType, src.FlowType)
+	b.Service = appendAll(b.Service, src.Service)
+	b.Account = appendAll(b.Account, src.Account)
+	b.Region = appendAll(b.Region, src.Region)
+	b.VPC = appendAll(b.VPC, src.VPC)
+	b.InterfaceID = appendAll(b.InterfaceID, src.InterfaceID)
+	b.InstanceID = appendAll(b.InstanceID, src.InstanceID)
+	b.Rule = appendAll(b.Rule, src.Rule)
+	b.Labels = appendAll(b.Labels, src.Labels)
 	b.n += src.n
 }
 
@@ -1176,9 +1175,26 @@ func (b *Batch) AppendJSON(dst []byte, i int) []byte {
 
 func extend[T any](s []T, k int) []T {
 	n := len(s)
-	s = slices.Grow(s, k)[:n+k]
+	s = grow(s, k)[:n+k]
 	clear(s[n:])
 	return s
+}
+
+// appendAll appends src to dst, growing dst by doubling.
+func appendAll[T any](dst, src []T) []T {
+	return append(grow(dst, len(src)), src...)
+}
+
+// grow makes room for k more elements, at least doubling the capacity:
+// append grows large slices by 1.25x, so a buffer that fills up to a
+// million rows would be copied over and over on the way.
+func grow[T any](s []T, k int) []T {
+	if len(s)+k <= cap(s) {
+		return s
+	}
+	t := make([]T, len(s), max(len(s)+k, 2*cap(s), 64))
+	copy(t, s)
+	return t
 }
 
 func gather[T any](dst, src []T, idx []int) []T {
