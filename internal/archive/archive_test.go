@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -324,21 +325,27 @@ func TestCompactionKeepsRows(t *testing.T) {
 			t.Errorf("%s: %d rows > target %d", f.Path, f.Rows, cfg.CompactTargetRows)
 		}
 		b := readAll(t, []FileInfo{f})
-		for i := 1; i < b.Len(); i++ {
-			k0 := sortKey{t: b.TimeReceived[i-1], src: b.SrcAddr[i-1], dst: b.DstAddr[i-1]}
-			k1 := sortKey{t: b.TimeReceived[i], src: b.SrcAddr[i], dst: b.DstAddr[i]}
-			if compareKeys(&k0, &k1, compactOrder) > 0 {
-				t.Fatalf("%s: row %d out of order", f.Path, i)
-			}
+		if err := checkOrder(b, compactOrder, cfg.RowGroupRows); err != nil {
+			t.Fatalf("%s: %v", f.Path, err)
 		}
 		_, pf, err := openParquet(f.Path, false)
 		if err != nil {
 			t.Fatal(err)
 		}
+		if got := len(pf.Metadata().RowGroups); got != (b.Len()+cfg.RowGroupRows-1)/cfg.RowGroupRows {
+			t.Errorf("%s: %d row groups for %d rows", f.Path, got, b.Len())
+		}
 		sc := pf.Metadata().RowGroups[0].SortingColumns
-		wantFirst := map[sortOrder]int32{sortSrcDstTime: flow.ColSrcAddr, sortTimeSrcDst: flow.ColTimeReceived}[compactOrder]
+		wantFirst := map[sortOrder]int32{sortSrcDstTime: flow.ColSrcAddr, sortTimeSrcDst: flow.ColTimeReceived, sortClustered: flow.ColTimeEnd}[compactOrder]
 		if len(sc) != 3 || sc[0].ColumnIdx != wantFirst {
 			t.Errorf("%s: sorting columns %+v, want 3 starting with column %d", f.Path, sc, wantFirst)
+		}
+		// Compacted files use the compaction encodings (flush files do not).
+		for _, c := range []int{flow.ColSrcAddr, flow.ColDstPort} {
+			md := pf.Metadata().RowGroups[0].Columns[c].MetaData
+			if !slices.Contains(md.Encoding, format.RLEDictionary) {
+				t.Errorf("%s: column %s encodings %v, want RLE_DICTIONARY", f.Path, schema.Columns[c].Name, md.Encoding)
+			}
 		}
 		st := pf.Metadata().RowGroups[0].Columns[flow.ColSrcAddr].MetaData.Statistics
 		if len(st.MinValue) != 16 || len(st.MaxValue) != 16 {
@@ -358,6 +365,45 @@ func TestCompactionKeepsRows(t *testing.T) {
 	if d := diffMultisets(multiset(want), multiset(readAll(t, catalogFiles(t, dir)))); d != "" {
 		t.Fatal("after rebuild: " + d)
 	}
+}
+
+// checkOrder says where the rows of b are not in order o, with row groups
+// of rg rows.
+func checkOrder(b *flow.Batch, o sortOrder, rg int) error {
+	key := func(i int) *sortKey {
+		return &sortKey{t: b.TimeReceived[i], end: b.TimeEnd[i], src: b.SrcAddr[i], dst: b.DstAddr[i]}
+	}
+	for i := 1; i < b.Len(); i++ {
+		if o == sortClustered && i%rg == 0 {
+			continue // a new row group
+		}
+		if compareKeys(key(i-1), key(i), o) > 0 {
+			return fmt.Errorf("row %d out of order", i)
+		}
+	}
+	if o != sortClustered {
+		return nil
+	}
+	// Row groups follow each other in address order: every row of a group
+	// sorts (src_addr, dst_addr, time_received) before every row of the next.
+	var prevMax *sortKey
+	for lo := 0; lo < b.Len(); lo += rg {
+		var mn, mx *sortKey
+		for i := lo; i < min(lo+rg, b.Len()); i++ {
+			k := key(i)
+			if mn == nil || compareKeys(k, mn, sortSrcDstTime) < 0 {
+				mn = k
+			}
+			if mx == nil || compareKeys(k, mx, sortSrcDstTime) > 0 {
+				mx = k
+			}
+		}
+		if prevMax != nil && compareKeys(prevMax, mn, sortSrcDstTime) > 0 {
+			return fmt.Errorf("row group at row %d overlaps the previous one in address order", lo)
+		}
+		prevMax = mx
+	}
+	return nil
 }
 
 // A crash after a compacted file is renamed into place but before the
@@ -848,5 +894,46 @@ func TestCompactOpenHour(t *testing.T) {
 	groups := a.compactionGroups(time.Now().Add(2*time.Hour + 2*cfg.FlushInterval))
 	if len(groups) != 1 || len(groups[0]) != 2 {
 		t.Fatalf("groups once the hour is past: %v", groups)
+	}
+}
+
+// Lister lists the catalog's paths for a window, re-reading the catalog on
+// every call so that it sees files flushed after it was made.
+func TestLister(t *testing.T) {
+	dir := t.TempDir()
+	list := Lister(dir)
+	if got, err := list(time.Time{}, time.Time{}); err != nil || len(got) != 0 {
+		t.Fatalf("empty lake: %v, %v", got, err)
+	}
+	a := openTest(t, dir, testConfig())
+	defer a.Close()
+	for h := range 3 {
+		a.WriteBatch(genBatch(uint64(h), t0.Add(time.Duration(h)*time.Hour), 100, 1))
+		if err := a.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := catalogFiles(t, dir)
+	if len(all) != 3 {
+		t.Fatalf("%d files", len(all))
+	}
+	got, err := list(time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("all: %v", got)
+	}
+	for i, p := range got {
+		if p != all[i].Path {
+			t.Fatalf("path %d = %s, want %s", i, p, all[i].Path)
+		}
+		if _, err := os.Stat(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err = list(all[1].MinTime, all[1].MaxTime)
+	if err != nil || len(got) != 1 || got[0] != all[1].Path {
+		t.Fatalf("window of file 1: %v, %v", got, err)
 	}
 }

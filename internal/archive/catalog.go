@@ -105,6 +105,26 @@ func ReadCatalog(dataDir string) (*Catalog, error) {
 	return rebuildCatalog(flowsDir)
 }
 
+// Lister returns a function that lists the paths of the lake's files whose
+// time_received range overlaps [from, to] (zero ends open), oldest first,
+// for engine.Config.Files. Each call reads the catalog afresh (ReadCatalog),
+// so a query sees the files flushed or compacted since the previous one.
+// An empty or missing lake yields no paths and no error.
+func Lister(dataDir string) func(from, to time.Time) ([]string, error) {
+	return func(from, to time.Time) ([]string, error) {
+		cat, err := ReadCatalog(dataDir)
+		if err != nil {
+			return nil, fmt.Errorf("archive: list files: %w", err)
+		}
+		files := cat.Files(from, to)
+		paths := make([]string, len(files))
+		for i, f := range files {
+			paths[i] = f.Path
+		}
+		return paths, nil
+	}
+}
+
 func flowsDirOf(dataDir string) (string, error) {
 	abs, err := filepath.Abs(dataDir)
 	if err != nil {

@@ -48,6 +48,7 @@ func BenchmarkCompactedLayout(b *testing.B) {
 	}{
 		{"order=time,src,dst", sortTimeSrcDst, nil, compactLevel},
 		{"order=src,dst,time", sortSrcDstTime, nil, compactLevel},
+		{"order=clustered", sortClustered, nil, compactLevel},
 		{"order=time,src,dst+bloom", sortTimeSrcDst, bloom, compactLevel},
 		{"order=src,dst,time+zstd=fastest", sortSrcDstTime, nil, zstd.SpeedFastest},
 		{"order=src,dst,time+zstd=default", sortSrcDstTime, nil, zstd.SpeedDefault},
@@ -55,7 +56,7 @@ func BenchmarkCompactedLayout(b *testing.B) {
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			var buf bytes.Buffer
-			perm := sortedIndex(batch, c.order)
+			perm := sortedIndex(batch, c.order, 128<<10)
 			b.ResetTimer()
 			cpu0 := cpuTime()
 			fw := newFileWriter(writeOptions{rowGroupRows: 128 << 10, level: c.level, sorting: c.order.columns(), bloom: c.bloom})
@@ -119,9 +120,21 @@ func rowGroupHits(pf *parquet.File, c int, needles []flow.Addr) float64 {
 
 // BenchmarkCompact10M writes 10 M flows (three hours, flushed in files of
 // 50 k flows) through an Archive, compacts them and reports bytes per flow
-// before and after and the compaction rate. FLOWLAKE_COMPACT_FLOWS
-// overrides the count.
+// before and after and the compaction rate, for the compaction layout in
+// force (layout=current) and the one it replaced (layout=previous:
+// src,dst,time order, flush encodings, 256 KiB pages).
+// FLOWLAKE_COMPACT_FLOWS overrides the count.
 func BenchmarkCompact10M(b *testing.B) {
+	b.Run("layout=current", benchCompact)
+	b.Run("layout=previous", func(b *testing.B) {
+		order, sch, page := compactOrder, compactSchema, compactPageBytes
+		compactOrder, compactSchema, compactPageBytes = sortSrcDstTime, flowSchema, 256<<10
+		defer func() { compactOrder, compactSchema, compactPageBytes = order, sch, page }()
+		benchCompact(b)
+	})
+}
+
+func benchCompact(b *testing.B) {
 	total := 10_000_000
 	if s := os.Getenv("FLOWLAKE_COMPACT_FLOWS"); s != "" {
 		total, _ = strconv.Atoi(s)

@@ -13,6 +13,8 @@ import (
 
 // The Parquet type of each schema type is agreed with the query engine and
 // the KQL compiler (see package doc); changing it changes what SQL sees.
+// Encodings are not part of that contract: every Parquet reader decodes
+// them all, so they are chosen separately (columnEncoding).
 func parquetNode(c schema.Column) (parquet.Node, error) {
 	switch c.Type {
 	case schema.Uint8:
@@ -24,27 +26,48 @@ func parquetNode(c schema.Column) (parquet.Node, error) {
 	case schema.Uint64, schema.MAC:
 		return parquet.Uint(64), nil
 	case schema.Time:
-		// Mostly increasing within a file: delta encoding shrinks it to a few
-		// bits per value before ZSTD even sees it.
-		return parquet.Encoded(parquet.Timestamp(parquet.Nanosecond), &parquet.DeltaBinaryPacked), nil
+		return parquet.Timestamp(parquet.Nanosecond), nil
 	case schema.Addr:
 		return parquet.Leaf(parquet.FixedLenByteArrayType(16)), nil
 	case schema.String, schema.Enum:
-		return parquet.Encoded(parquet.String(), &parquet.RLEDictionary), nil
+		return parquet.String(), nil
 	}
 	return nil, fmt.Errorf("archive: column %s: no Parquet mapping for type %v", c.Name, c.Type)
 }
 
+// flushEncoding is the encoding of each column in every file (nil: PLAIN).
+func flushEncoding(c schema.Column) encoding.Encoding {
+	switch c.Type {
+	case schema.Time:
+		// Mostly increasing within a file: delta encoding shrinks it to a few
+		// bits per value before ZSTD even sees it.
+		return &parquet.DeltaBinaryPacked
+	case schema.String, schema.Enum:
+		return &parquet.RLEDictionary
+	}
+	return nil
+}
+
 // flowSchema is the Parquet schema of the lake, built from schema.Columns
 // in their order.
-var flowSchema = mustFlowSchema()
+var flowSchema = buildSchema(flushEncoding, nil)
 
-func mustFlowSchema() *parquet.Schema {
+// buildSchema returns the lake's schema with the encodings enc chooses and
+// the per-column codecs comp chooses (nil, or a nil codec: the writer's).
+func buildSchema(enc func(schema.Column) encoding.Encoding, comp func(schema.Column) compress.Codec) *parquet.Schema {
 	g := &orderedGroup{}
 	for _, c := range schema.Columns {
 		n, err := parquetNode(c)
 		if err != nil {
 			panic(err)
+		}
+		if e := enc(c); e != nil {
+			n = parquet.Encoded(n, e)
+		}
+		if comp != nil {
+			if cc := comp(c); cc != nil {
+				n = parquet.Compressed(n, cc)
+			}
 		}
 		g.fields = append(g.fields, &orderedField{Node: n, name: c.Name})
 	}

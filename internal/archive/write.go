@@ -40,6 +40,11 @@ type writeOptions struct {
 	// noStringBounds leaves min/max out of the column index and row group
 	// statistics of string and enum columns (see flushOptions).
 	noStringBounds bool
+	// schema overrides flowSchema (same columns and types, other
+	// encodings); nil means flowSchema.
+	schema *parquet.Schema
+	// pageBytes is the target page size (default 256 KiB).
+	pageBytes int
 }
 
 // codecs are shared: zstd.Codec pools its encoders, and building one per
@@ -48,6 +53,7 @@ var codecs = map[zstd.Level]*zstd.Codec{
 	zstd.SpeedFastest:           {Level: zstd.SpeedFastest},
 	zstd.SpeedDefault:           {Level: zstd.SpeedDefault},
 	zstd.SpeedBetterCompression: {Level: zstd.SpeedBetterCompression},
+	zstd.SpeedBestCompression:   {Level: zstd.SpeedBestCompression},
 }
 
 func codec(l zstd.Level) *zstd.Codec {
@@ -77,11 +83,18 @@ func (fw *fileWriter) writer(out io.Writer) *parquet.Writer {
 		return fw.w
 	}
 	opt := fw.opt
+	sch, page := opt.schema, opt.pageBytes
+	if sch == nil {
+		sch = flowSchema
+	}
+	if page <= 0 {
+		page = 256 << 10
+	}
 	opts := []parquet.WriterOption{
-		flowSchema,
+		sch,
 		parquet.Compression(codec(opt.level)),
 		parquet.CreatedBy("flowlake", "archive", "1"),
-		parquet.PageBufferSize(256 << 10),
+		parquet.PageBufferSize(page),
 		// Page header statistics are superseded by the column index (page
 		// bounds), which is still written; computing both doubled the cost
 		// of string columns.

@@ -1,0 +1,355 @@
+package archive
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/parquet-go/parquet-go/encoding"
+
+	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/flow/schema"
+)
+
+// sizeVariant is one way of writing a compacted file.
+type sizeVariant struct {
+	name  string
+	level zstd.Level
+	enc   func(schema.Column) encoding.Encoding
+	rg    int      // rows per row group
+	page  int      // page bytes
+	order []string // sort key columns
+	// within, when set, re-sorts each row group's rows (after order put
+	// the file in order) by these columns.
+	within []string
+	// data, when set, rewrites the flows before writing: hypothetical
+	// schema changes, measured to tell what they would be worth.
+	data func(*flow.Batch) *flow.Batch
+	// best lists columns compressed with SpeedBestCompression.
+	best []string
+}
+
+// sortByColumns returns the row indexes of b ordered by the columns keys
+// (a generic, slower stand-in for sortedIndex, to try other keys).
+func sortByColumns(b *flow.Batch, keys []string) []int {
+	var cmps []func(i, j int) int
+	for _, k := range keys {
+		c := slices.IndexFunc(schema.Columns, func(col schema.Column) bool { return col.Name == k })
+		switch s := b.Column(c).(type) {
+		case []flow.Addr:
+			cmps = append(cmps, func(i, j int) int { return bytes.Compare(s[i][:], s[j][:]) })
+		case []int64:
+			cmps = append(cmps, func(i, j int) int { return cmp.Compare(s[i], s[j]) })
+		case []uint8:
+			cmps = append(cmps, func(i, j int) int { return cmp.Compare(s[i], s[j]) })
+		case []uint16:
+			cmps = append(cmps, func(i, j int) int { return cmp.Compare(s[i], s[j]) })
+		case []uint32:
+			cmps = append(cmps, func(i, j int) int { return cmp.Compare(s[i], s[j]) })
+		case []uint64:
+			cmps = append(cmps, func(i, j int) int { return cmp.Compare(s[i], s[j]) })
+		default:
+			panic(k)
+		}
+	}
+	idx := make([]int, b.Len())
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(i, j int) int {
+		for _, f := range cmps {
+			if c := f(i, j); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	return idx
+}
+
+// bestFor returns a codec chooser giving the columns names
+// SpeedBestCompression (nil when names is empty).
+func bestFor(names []string) func(schema.Column) compress.Codec {
+	if len(names) == 0 {
+		return nil
+	}
+	return func(c schema.Column) compress.Codec {
+		if slices.Contains(names, c.Name) {
+			return codec(zstd.SpeedBestCompression)
+		}
+		return nil
+	}
+}
+
+// sortWithinGroups re-sorts each run of rg rows of perm by keys.
+func sortWithinGroups(b *flow.Batch, perm []int, rg int, keys []string) []int {
+	rank := sortByColumns(b, keys) // rank order of all rows by keys
+	pos := make([]int, len(rank))
+	for r, i := range rank {
+		pos[i] = r
+	}
+	out := slices.Clone(perm)
+	for lo := 0; lo < len(out); lo += rg {
+		g := out[lo:min(lo+rg, len(out))]
+		slices.SortFunc(g, func(i, j int) int { return cmp.Compare(pos[i], pos[j]) })
+	}
+	return out
+}
+
+// BenchmarkCompactedSize writes one compacted file's worth of flows
+// (1 Mi by default, FLOWLAKE_SIZE_FLOWS overrides; 10 M flows over three
+// hours' rate) in several ways, one change at a time from the compaction
+// settings in force before this benchmark existed, and reports bytes per
+// flow and the write rate (sorting excluded). With -v it logs the largest
+// columns of each variant.
+func BenchmarkCompactedSize(b *testing.B) {
+	n := 1 << 20
+	if s := os.Getenv("FLOWLAKE_SIZE_FLOWS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	start := time.Date(2026, 11, 30, 13, 0, 0, 0, time.UTC)
+	batch := genBatch(1, start, n, 10e6/(3*3600))
+	base := sizeVariant{"base", zstd.SpeedBetterCompression, flushEncoding, 128 << 10, 256 << 10, []string{"src_addr", "dst_addr", "time_received"}, nil, nil, nil}
+	with := func(name string, f func(v *sizeVariant)) sizeVariant {
+		v := base
+		v.name = name
+		f(&v)
+		return v
+	}
+	variants := []sizeVariant{base}
+	changes := sizeChanges()
+	for _, name := range sizeVariants() {
+		variants = append(variants, with(name, func(v *sizeVariant) {
+			for _, c := range strings.Split(name, "+") {
+				f, ok := changes[c]
+				if !ok {
+					b.Fatalf("unknown change %q", c)
+				}
+				f(v)
+			}
+		}))
+	}
+	perms := map[string][]int{}
+	for _, v := range variants {
+		b.Run(v.name, func(b *testing.B) {
+			key := fmt.Sprint(v.order, v.within, v.rg)
+			perm, ok := perms[key]
+			if !ok {
+				perm = sortByColumns(batch, v.order)
+				if v.within != nil {
+					perm = sortWithinGroups(batch, perm, v.rg, v.within)
+				}
+				perms[key] = perm
+			}
+			sorting := sortingColumns(v.order)
+			if v.within != nil {
+				sorting = nil
+			}
+			data := batch
+			if v.data != nil {
+				data = v.data(batch)
+			}
+			opt := writeOptions{rowGroupRows: v.rg, level: v.level, sorting: sorting, schema: buildSchema(v.enc, bestFor(v.best)), pageBytes: v.page}
+			var buf bytes.Buffer
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for range b.N {
+				buf.Reset()
+				if err := newFileWriter(opt).write(&buf, data, perm, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu := cpuTime() - cpu0
+			b.StopTimer()
+			b.ReportMetric(float64(buf.Len())/float64(n), "bytes/flow")
+			b.ReportMetric(float64(n)*float64(b.N)/cpu.Seconds(), "flows/cpu-s")
+			b.ReportMetric(0, "ns/op")
+			if testing.Verbose() {
+				logColumnSizes(b, buf.Bytes(), n)
+			}
+		})
+	}
+}
+
+func sortingColumns(keys []string) []parquet.SortingColumn {
+	var s []parquet.SortingColumn
+	for _, k := range keys {
+		s = append(s, parquet.Ascending(k))
+	}
+	return s
+}
+
+// logColumnSizes logs the compressed bytes per flow of the largest columns.
+func logColumnSizes(b *testing.B, file []byte, n int) {
+	pf, err := parquet.OpenFile(bytes.NewReader(file), int64(len(file)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sizes := make([]int64, len(schema.Columns))
+	for _, rg := range pf.Metadata().RowGroups {
+		for c, cc := range rg.Columns {
+			sizes[c] += cc.MetaData.TotalCompressedSize
+		}
+	}
+	idx := make([]int, len(sizes))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(i, j int) bool { return sizes[idx[i]] > sizes[idx[j]] })
+	var sb bytes.Buffer
+	var rest int64
+	for k, c := range idx {
+		if k < 14 {
+			fmt.Fprintf(&sb, " %s=%.2f", schema.Columns[c].Name, float64(sizes[c])/float64(n))
+		} else {
+			rest += sizes[c]
+		}
+	}
+	fmt.Fprintf(&sb, " other%d=%.2f footer+=%.2f", len(idx)-14, float64(rest)/float64(n), float64(int64(len(file))-sum(sizes))/float64(n))
+	b.Logf("bytes/flow by column:%s", sb.String())
+}
+
+func sum(s []int64) (t int64) {
+	for _, v := range s {
+		t += v
+	}
+	return t
+}
+
+// encWith returns enc with the columns of the types ts (or named names)
+// encoded as e.
+func encWith(enc func(schema.Column) encoding.Encoding, e encoding.Encoding, match func(schema.Column) bool) func(schema.Column) encoding.Encoding {
+	return func(c schema.Column) encoding.Encoding {
+		if match(c) {
+			return e
+		}
+		return enc(c)
+	}
+}
+
+func isType(ts ...schema.Type) func(schema.Column) bool {
+	return func(c schema.Column) bool { return slices.Contains(ts, c.Type) }
+}
+
+func isNamed(names ...string) func(schema.Column) bool {
+	return func(c schema.Column) bool { return slices.Contains(names, c.Name) }
+}
+
+// sizeChanges are the changes measured against base, alone or combined
+// (sizeVariants).
+func sizeChanges() map[string]func(v *sizeVariant) {
+	ints := isType(schema.Uint8, schema.Uint16, schema.Uint32)
+	dict := func(m func(schema.Column) bool) func(v *sizeVariant) {
+		return func(v *sizeVariant) { v.enc = encWith(v.enc, &parquet.RLEDictionary, m) }
+	}
+	bss := func(m func(schema.Column) bool) func(v *sizeVariant) {
+		return func(v *sizeVariant) { v.enc = encWith(v.enc, &parquet.ByteStreamSplit, m) }
+	}
+	return map[string]func(v *sizeVariant){
+		"zstd=best":    func(v *sizeVariant) { v.level = zstd.SpeedBestCompression },
+		"zstd=default": func(v *sizeVariant) { v.level = zstd.SpeedDefault },
+		"delta=counters": func(v *sizeVariant) {
+			v.enc = encWith(v.enc, &parquet.DeltaBinaryPacked, isType(schema.Uint64))
+		},
+		"dict=small-ints":     dict(ints),
+		"dict=addrs":          dict(isType(schema.Addr)),
+		"dict=all-ints":       dict(isType(schema.Addr, schema.Uint8, schema.Uint16, schema.Uint32, schema.Uint64)),
+		"dict=time_received":  dict(isNamed("time_received")),
+		"dict=time_start,end": dict(isNamed("time_start", "time_end")),
+		"dict=dst_addr":       dict(isNamed("dst_addr")),
+		"bss=time_start,end":  bss(isNamed("time_start", "time_end")),
+		"bss=counters":        bss(isType(schema.Uint64)),
+		"bss=addrs":           bss(isType(schema.Addr)),
+		// Hypothetical, not a layout option: time_start/time_end held in
+		// milliseconds (the exporters' resolution) instead of nanoseconds.
+		"what-if=start,end-in-ms": func(v *sizeVariant) {
+			v.data = func(b *flow.Batch) *flow.Batch {
+				c := new(flow.Batch)
+				c.AppendBatch(b)
+				for i := range c.TimeStart {
+					c.TimeStart[i] /= 1e6
+					c.TimeEnd[i] /= 1e6
+				}
+				return c
+			}
+		},
+		// Hypothetical: time_end as ms before time_received, time_start as
+		// ms before time_end (durations instead of instants).
+		"what-if=start,end-as-ms-durations": func(v *sizeVariant) {
+			v.data = func(b *flow.Batch) *flow.Batch {
+				c := new(flow.Batch)
+				c.AppendBatch(b)
+				for i := range c.TimeStart {
+					c.TimeStart[i] = (b.TimeEnd[i] - b.TimeStart[i]) / 1e6
+					c.TimeEnd[i] = (b.TimeReceived[i] - b.TimeEnd[i]) / 1e6
+				}
+				return c
+			}
+		},
+		"plain=time_received":      func(v *sizeVariant) { v.enc = encWith(v.enc, nil, isNamed("time_received")) },
+		"rowgroup=64Ki":            func(v *sizeVariant) { v.rg = 64 << 10 },
+		"rowgroup=256Ki":           func(v *sizeVariant) { v.rg = 256 << 10 },
+		"zstd-best=time_start,end": func(v *sizeVariant) { v.best = []string{"time_start", "time_end"} },
+		"zstd-best=time_start,end,bytes,dst_addr": func(v *sizeVariant) {
+			v.best = []string{"time_start", "time_end", "bytes", "dst_addr"}
+		},
+		"zstd-best=times":           func(v *sizeVariant) { v.best = []string{"time_start", "time_end", "time_received"} },
+		"within=time_start,src,dst": func(v *sizeVariant) { v.within = []string{"time_start", "src_addr", "dst_addr"} },
+		"within=time_end,src,dst":   func(v *sizeVariant) { v.within = []string{"time_end", "src_addr", "dst_addr"} },
+		"plain=time":                func(v *sizeVariant) { v.enc = encWith(v.enc, nil, isType(schema.Time)) },
+		"rowgroup=1Mi":              func(v *sizeVariant) { v.rg = 1 << 20 },
+		"page=1MiB":                 func(v *sizeVariant) { v.page = 1 << 20 },
+		"within=time,src,dst":       func(v *sizeVariant) { v.within = []string{"time_received", "src_addr", "dst_addr"} },
+		"order=time,src,dst":        func(v *sizeVariant) { v.order = []string{"time_received", "src_addr", "dst_addr"} },
+		"order=src,dst,dst_port,time": func(v *sizeVariant) {
+			v.order = []string{"src_addr", "dst_addr", "dst_port", "time_received"}
+		},
+		"order=src,dst,proto,dst_port,time": func(v *sizeVariant) {
+			v.order = []string{"src_addr", "dst_addr", "proto", "dst_port", "time_received"}
+		},
+		"order=dst_port,src,dst,time": func(v *sizeVariant) {
+			v.order = []string{"dst_port", "src_addr", "dst_addr", "time_received"}
+		},
+	}
+}
+
+// sizeVariants lists the variants measured: each a '+'-joined set of
+// sizeChanges applied to base. FLOWLAKE_SIZE_VARIANTS (';'-separated)
+// replaces the list.
+func sizeVariants() []string {
+	if s := os.Getenv("FLOWLAKE_SIZE_VARIANTS"); s != "" {
+		return strings.Split(s, ";")
+	}
+	final := "within=time_end,src,dst+dict=addrs+page=1MiB+dict=small-ints+plain=time_received+zstd-best=time_start,end"
+	return []string{
+		// One change at a time.
+		"zstd=best", "zstd=default", "delta=counters", "plain=time",
+		"dict=small-ints", "dict=addrs", "dict=dst_addr", "dict=time_received", "dict=time_start,end",
+		"bss=time_start,end", "bss=counters", "bss=addrs",
+		"page=1MiB", "rowgroup=1Mi",
+		"order=src,dst,dst_port,time", "order=src,dst,proto,dst_port,time", "order=dst_port,src,dst,time",
+		"order=time,src,dst", "within=time,src,dst",
+		// Cumulative, towards the layout of compact.go.
+		"within=time,src,dst+dict=addrs",
+		"within=time,src,dst+dict=addrs+page=1MiB+dict=small-ints",
+		"within=time,src,dst+dict=addrs+page=1MiB+dict=small-ints+plain=time_received",
+		"within=time,src,dst+dict=addrs+page=1MiB+dict=small-ints+plain=time_received+zstd-best=time_start,end",
+		"within=time,src,dst+dict=addrs+page=1MiB+dict=small-ints+plain=time_received+zstd=best",
+		final,
+		"within=time_start,src,dst+dict=addrs+page=1MiB+dict=small-ints+plain=time_received+zstd-best=times",
+		final + "+zstd-best=times",
+		// What schema changes would be worth.
+		"what-if=start,end-in-ms", "what-if=start,end-as-ms-durations",
+		final + "+what-if=start,end-in-ms", final + "+what-if=start,end-as-ms-durations",
+	}
+}
