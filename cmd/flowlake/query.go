@@ -76,16 +76,6 @@ func openEngine(dataDir string, timeout time.Duration, maxRows int) (*engine.Eng
 		DataDir: dataDir,
 		Timeout: timeout,
 		MaxRows: maxRows,
-		Files: func(from, to time.Time) ([]string, error) {
-			cat, err := archive.ReadCatalog(dataDir)
-			if err != nil {
-				return nil, err
-			}
-			var paths []string
-			for _, fi := range cat.Files(from, to) {
-				paths = append(paths, fi.Path)
-			}
-			return paths, nil
-		},
+		Files:   archive.Lister(dataDir),
 	})
 }

@@ -64,17 +64,7 @@ outside <data-dir>/flows, no extensions, no settings.`,
 				DataDir: dataDir, Timeout: timeout, MaxRows: maxRows, Threads: threads, MemoryLimit: memLimit,
 				// Plan with the archive's catalog: no directory listing,
 				// and files are chosen by their real time range.
-				Files: func(from, to time.Time) ([]string, error) {
-					cat, err := archive.ReadCatalog(dataDir)
-					if err != nil {
-						return nil, err
-					}
-					var paths []string
-					for _, fi := range cat.Files(from, to) {
-						paths = append(paths, fi.Path)
-					}
-					return paths, nil
-				},
+				Files: archive.Lister(dataDir),
 			})
 			if err != nil {
 				return err

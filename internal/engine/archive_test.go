@@ -15,17 +15,7 @@ import (
 
 // catalogFiles plans with the archive's catalog, as flowlake does.
 func catalogFiles(dataDir string) func(from, to time.Time) ([]string, error) {
-	return func(from, to time.Time) ([]string, error) {
-		cat, err := archive.ReadCatalog(dataDir)
-		if err != nil {
-			return nil, err
-		}
-		var paths []string
-		for _, fi := range cat.Files(from, to) {
-			paths = append(paths, fi.Path)
-		}
-		return paths, nil
-	}
+	return archive.Lister(dataDir)
 }
 
 // TestArchiveLake queries files written by internal/archive, before and

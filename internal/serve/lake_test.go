@@ -63,17 +63,7 @@ func TestCollectImportQuery(t *testing.T) {
 		t.Fatalf("pipeline saw %v, want %d netflow5 and 2 aws_vpc", wantBySource, want)
 	}
 
-	eng, err := engine.Open(engine.Config{DataDir: dataDir, Files: func(from, to time.Time) ([]string, error) {
-		cat, err := archive.ReadCatalog(dataDir)
-		if err != nil {
-			return nil, err
-		}
-		var p []string
-		for _, f := range cat.Files(from, to) {
-			p = append(p, f.Path)
-		}
-		return p, nil
-	}})
+	eng, err := engine.Open(engine.Config{DataDir: dataDir, Files: archive.Lister(dataDir)})
 	if err != nil {
 		t.Fatal(err)
 	}
