@@ -37,7 +37,8 @@ ISO times and ranges ("yesterday 00:00 to 00:00", "2026-03-03..2026-03-04").`,
 				return err
 			}
 			defer eng.Close()
-			svc := query.New(query.Config{Engine: eng, MaxRows: maxRows})
+			_, tables := query.EnrichmentTables(dataDir)
+			svc := query.New(query.Config{Engine: eng, MaxRows: maxRows, Tables: tables})
 			resp, err := svc.Run(cmd.Context(), query.Request{Query: args[0], Since: since, Until: until, Explain: explain})
 			if err != nil {
 				return err
@@ -72,7 +73,9 @@ ISO times and ranges ("yesterday 00:00 to 00:00", "2026-03-03..2026-03-04").`,
 // openEngine opens the query engine over the archive of dataDir, planning
 // with the archive's catalog.
 func openEngine(dataDir string, timeout time.Duration, maxRows int) (*engine.Engine, error) {
+	files, _ := query.EnrichmentTables(dataDir)
 	return engine.Open(engine.Config{
+		Tables:  files,
 		DataDir: dataDir,
 		Timeout: timeout,
 		MaxRows: maxRows,

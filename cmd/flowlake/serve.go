@@ -62,7 +62,8 @@ FLOWLAKE_COLLECTOR_UDP=":2055,:6343", ...), then these flags.`,
 					return err
 				}
 				defer eng.Close()
-				qs = query.New(query.Config{Engine: eng, MaxRows: cfg.Query.MaxRows})
+				_, tables := query.EnrichmentTables(cfg.DataDir)
+				qs = query.New(query.Config{Engine: eng, MaxRows: cfg.Query.MaxRows, Tables: tables})
 			}
 			svc, err := serve.New(cfg, serve.Options{Logger: log, Query: qs})
 			if err != nil {

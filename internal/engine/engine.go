@@ -68,6 +68,17 @@ type Config struct {
 	// MemoryLimit is DuckDB's memory limit, e.g. "2GB" ("": DuckDB's default,
 	// 80% of RAM).
 	MemoryLimit string
+	// Tables are CSV files (with a header) under DataDir/flows exposed as
+	// views next to flows, e.g. the enrichment tables; a missing file is
+	// left out.
+	Tables []FileTable
+}
+
+// FileTable is a CSV file exposed as a view named Name.
+type FileTable struct {
+	Name    string
+	Path    string
+	Columns []Column // Type is a DuckDB type name
 }
 
 // Column names and types one result column; Type is DuckDB's type name.

@@ -63,8 +63,35 @@ func (e *Engine) defineView(ctx context.Context, conn *sql.Conn, files []string,
 	if err != nil {
 		return fmt.Errorf("engine: define flows view: %w", err)
 	}
+	for _, t := range e.cfg.Tables {
+		if _, serr := os.Stat(t.Path); serr != nil {
+			continue
+		}
+		if _, err := conn.ExecContext(ctx, fileTableSQL(t)); err != nil {
+			return fmt.Errorf("engine: define %s view: %w", t.Name, err)
+		}
+	}
 	return nil
 }
+
+// fileTableSQL builds the view over a CSV table; names and types come from
+// the program, the path is quoted.
+func fileTableSQL(t FileTable) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE OR REPLACE TEMP VIEW %s AS SELECT * FROM read_csv(%s, header = true, auto_detect = false, columns = {",
+		quoteIdent(t.Name), quoteLit(t.Path))
+	for i, c := range t.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s: %s", quoteLit(c.Name), quoteLit(c.Type))
+	}
+	b.WriteString("})")
+	return b.String()
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+func quoteLit(s string) string   { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // viewSQL builds the CREATE VIEW statement. have, when not nil, is the set
 // of columns present in the files; others become typed NULLs.

@@ -2,15 +2,20 @@ package query
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/flowlake/flowlake/internal/archive"
 	"github.com/flowlake/flowlake/internal/engine"
+	"github.com/flowlake/flowlake/internal/enrich"
 	"github.com/flowlake/flowlake/internal/flow"
 )
 
@@ -103,5 +108,64 @@ func TestHTTPQuery(t *testing.T) {
 	status, out = post(Request{Query: "flows | take 3", MaxRows: 2})
 	if status != 200 || len(out["rows"].([]any)) != 2 || out["truncated"] != true {
 		t.Errorf("max rows: status %d, %d rows, truncated %v", status, len(out["rows"].([]any)), out["truncated"])
+	}
+}
+
+// TestEnrichmentTables joins flows with the inventory history and the
+// networks table that serve publishes next to the lake.
+func TestEnrichmentTables(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	rows := []flow.Record{
+		rec("10.1.1.8", "136.144.58.113", 443, 1000, now.Add(-time.Hour)),
+		rec("10.1.1.9", "136.144.58.113", 443, 70, now.Add(-time.Hour)),
+	}
+	dir := t.TempDir()
+	a, err := archive.Open(dir, archive.Config{GraceDelete: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b flow.Batch
+	for i := range rows {
+		b.Append(&rows[i])
+	}
+	a.WriteBatch(&b)
+	a.Close()
+
+	src := t.TempDir()
+	inv := filepath.Join(src, "inventory.csv")
+	nets := filepath.Join(src, "networks.csv")
+	os.WriteFile(inv, []byte("addr,name,host\n10.1.1.8,web-01,esx-3\n"), 0o644)
+	os.WriteFile(nets, []byte("prefix,name,site\n10.1.1.0/24,dmz,paris\n"), 0o644)
+	e, err := enrich.New(enrich.Config{Inventory: inv, Networks: nets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.WriteTables(TablesDir(dir)); err != nil {
+		t.Fatal(err)
+	}
+	files, tables := EnrichmentTables(dir)
+	eng, err := engine.Open(engine.Config{DataDir: dir, Tables: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	svc := New(Config{Engine: eng, Tables: tables, Now: func() time.Time { return now }})
+	resp, err := svc.Run(context.Background(), Request{Query: `flows
+		| extend a = tostring(src_addr)
+		| join kind=inner (inventory_history) on $left.a == $right.addr
+		| project name, host, bytes`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Rows) != 1 || resp.Rows[0][0] != "web-01" || resp.Rows[0][1] != "esx-3" || fmt.Sprint(resp.Rows[0][2]) != "1000" {
+		t.Errorf("join with inventory_history: %v", resp.Rows)
+	}
+	resp, err = svc.Run(context.Background(), Request{Query: `networks | project prefix, name, site`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Rows) != 1 || resp.Rows[0][0] != "10.1.1.0/24" || resp.Rows[0][2] != "paris" {
+		t.Errorf("networks table: %v", resp.Rows)
 	}
 }

@@ -247,6 +247,7 @@ func (s *Service) Run(ctx context.Context) error {
 	for _, a := range s.coll.TCPAddrs() {
 		s.log.Info("listening", "proto", "tcp (ipfix)", "addr", a.String())
 	}
+	s.writeTables()
 	var wg sync.WaitGroup
 	var httpErr error
 	if s.http != nil {
@@ -273,13 +274,23 @@ func (s *Service) Run(ctx context.Context) error {
 				return
 			case <-t.C:
 				s.saveTemplates()
+				s.writeTables()
 			}
 		}
 	}()
 	err := s.coll.Run(ctx)
 	wg.Wait()
 	s.saveTemplates()
+	s.writeTables()
 	return errors.Join(err, httpErr, s.close())
+}
+
+// writeTables publishes the enrichment tables (networks, inventory
+// history, interfaces) for queries to join; a minute late at most.
+func (s *Service) writeTables() {
+	if err := s.enricher.WriteTables(query.TablesDir(s.cfg.DataDir)); err != nil {
+		s.log.Error("enrichment tables not written", "err", err)
+	}
 }
 
 func (s *Service) saveTemplates() {
