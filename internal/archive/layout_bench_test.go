@@ -81,9 +81,8 @@ func BenchmarkCompactedLayout(b *testing.B) {
 				lo, hi := w.UnixNano(), w.Add(5*time.Minute).UnixNano()
 				for _, rg := range pf.Metadata().RowGroups {
 					st := rg.Columns[flow.ColTimeReceived].MetaData.Statistics
-					mn, mx := parquet.Int64Value(0), parquet.Int64Value(0)
-					mn = parquet.Int64.Value(st.MinValue)
-					mx = parquet.Int64.Value(st.MaxValue)
+					mn := parquet.Int64.Value(st.MinValue)
+					mx := parquet.Int64.Value(st.MaxValue)
 					total++
 					if mx.Int64() >= lo && mn.Int64() < hi {
 						hits++

@@ -69,11 +69,13 @@ func codec(l zstd.Level) *zstd.Codec {
 // GC. Not safe for concurrent use.
 type fileWriter struct {
 	opt writeOptions
-	w   *parquet.Writer
+	//lint:ignore SA1019 the untyped Writer gives the per-column writers (WriteRowValues) the batch is written through; GenericWriter adds a row type we do not have.
+	w *parquet.Writer
 }
 
 func newFileWriter(opt writeOptions) *fileWriter { return &fileWriter{opt: opt} }
 
+//lint:ignore SA1019 see fileWriter.w
 func (fw *fileWriter) writer(out io.Writer) *parquet.Writer {
 	// parquet-go v0.32.0 loses the sorting columns of files written after
 	// Writer.Reset (they come out all zero: the row group metadata it
@@ -134,6 +136,7 @@ func (fw *fileWriter) write(out io.Writer, b *flow.Batch, perm []int, meta [][2]
 	return err
 }
 
+//lint:ignore SA1019 see fileWriter.w
 func writeParquet(w *parquet.Writer, b *flow.Batch, perm []int, meta [][2]string, rowGroupRows int) error {
 	for _, kv := range meta {
 		w.SetKeyValueMetadata(kv[0], kv[1])

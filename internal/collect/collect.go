@@ -308,7 +308,7 @@ func (l *errLimiter) allow(a netip.Addr, now time.Time) bool {
 	return true
 }
 
-// IsClosed reports whether err comes from a closed listener.
+// isClosed reports whether err comes from a closed listener.
 func isClosed(err error) bool {
 	return errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed)
 }

@@ -29,11 +29,10 @@ import (
 
 // memWriter totals what reaches the outputs.
 type memWriter struct {
-	mu              sync.Mutex
-	flows           int
-	bytes, packets  uint64
-	bySource        map[uint8]int
-	exporterPresent bool
+	mu             sync.Mutex
+	flows          int
+	bytes, packets uint64
+	bySource       map[uint8]int
 }
 
 func (m *memWriter) WriteBatch(b *flow.Batch) error {
