@@ -15,84 +15,30 @@ import (
 
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/testenv"
+	"github.com/flowlake/flowlake/internal/tsharkjson"
 )
-
-// jnode is a JSON value with object keys kept in order (tshark's JSON has
-// repeated keys and meaningful order).
-type jnode struct {
-	key  string
-	val  string
-	kids []jnode
-	obj  bool
-}
-
-func parseJSON(dec *json.Decoder) (jnode, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return jnode{}, err
-	}
-	switch v := tok.(type) {
-	case json.Delim:
-		n := jnode{obj: true}
-		for dec.More() {
-			var key string
-			if v == '{' {
-				kt, err := dec.Token()
-				if err != nil {
-					return n, err
-				}
-				key = kt.(string)
-			}
-			kid, err := parseJSON(dec)
-			if err != nil {
-				return n, err
-			}
-			kid.key = key
-			n.kids = append(n.kids, kid)
-		}
-		_, err := dec.Token() // closing delimiter
-		return n, err
-	case string:
-		return jnode{val: v}, nil
-	default:
-		return jnode{val: fmt.Sprint(v)}, nil
-	}
-}
-
-func (n jnode) child(key string) (jnode, bool) {
-	for _, k := range n.kids {
-		if k.key == key {
-			return k, true
-		}
-	}
-	return jnode{}, false
-}
 
 // flatten collects the first value of every field below n. The first
 // non-zero source and destination address, IPv4 or IPv6, in record order
 // is also kept as "src" and "dst".
-func (n jnode) flatten(m map[string]string) {
-	for _, k := range n.kids {
-		if k.obj {
-			k.flatten(m)
-			continue
-		}
-		if _, ok := m[k.key]; !ok {
-			m[k.key] = k.val
+func flatten(n tsharkjson.Node, m map[string]string) {
+	n.Walk(func(key, val string) {
+		if _, ok := m[key]; !ok {
+			m[key] = val
 		}
 		var alias string
-		switch k.key {
+		switch key {
 		case "cflow.srcaddr", "cflow.srcaddrv6":
 			alias = "src"
 		case "cflow.dstaddr", "cflow.dstaddrv6":
 			alias = "dst"
 		}
 		if _, ok := m[alias]; alias != "" && !ok {
-			if a, err := netip.ParseAddr(k.val); err == nil && !a.IsUnspecified() {
-				m[alias] = k.val
+			if a, err := netip.ParseAddr(val); err == nil && !a.IsUnspecified() {
+				m[alias] = val
 			}
 		}
-	}
+	})
 }
 
 // tsharkPacket is what tshark decoded of one datagram: its header fields
@@ -120,61 +66,61 @@ func runTshark(t *testing.T, tshark, path string, ports []uint16) []tsharkPacket
 	if err != nil {
 		t.Fatalf("tshark %v: %v: %s", args, err, stderr.String())
 	}
-	root, err := parseJSON(json.NewDecoder(bytes.NewReader(out)))
+	root, err := tsharkjson.Parse(json.NewDecoder(bytes.NewReader(out)))
 	if err != nil && err != io.EOF {
 		t.Fatalf("tshark JSON: %v", err)
 	}
 	optionTemplates := map[string]bool{}
 	var pkts []tsharkPacket
-	for _, p := range root.kids {
-		src, _ := p.child("_source")
-		layers, _ := src.child("layers")
-		cf, ok := layers.child("cflow")
+	for _, p := range root.Kids {
+		src, _ := p.Child("_source")
+		layers, _ := src.Child("layers")
+		cf, ok := layers.Child("cflow")
 		if !ok {
 			pkts = append(pkts, tsharkPacket{})
 			continue
 		}
 		tp := tsharkPacket{hdr: map[string]string{}}
-		for _, k := range cf.kids {
-			if !k.obj {
-				tp.hdr[k.key] = k.val
+		for _, k := range cf.Kids {
+			if !k.Obj {
+				tp.hdr[k.Key] = k.Val
 			}
 		}
-		cf.flatten(tp.hdr)
-		if _, ok := layers.child("_ws.malformed"); ok {
+		flatten(cf, tp.hdr)
+		if _, ok := layers.Child("_ws.malformed"); ok {
 			tp.malformed = true
 		}
-		for _, fs := range cf.kids {
-			if !fs.obj {
+		for _, fs := range cf.Kids {
+			if !fs.Obj {
 				continue
 			}
-			if strings.HasPrefix(fs.key, "pdu ") { // NetFlow v5 record
+			if strings.HasPrefix(fs.Key, "pdu ") { // NetFlow v5 record
 				m := map[string]string{}
-				fs.flatten(m)
+				flatten(fs, m)
 				tp.flows = append(tp.flows, m)
 				continue
 			}
-			idn, ok := fs.child("cflow.flowset_id")
+			idn, ok := fs.Child("cflow.flowset_id")
 			if !ok {
 				continue
 			}
-			id, _ := strconv.Atoi(idn.val)
+			id, _ := strconv.Atoi(idn.Val)
 			switch {
 			case id == 1 || id == 3:
-				for _, tpl := range fs.kids {
-					if tid, ok := tpl.child("cflow.template_id"); ok {
-						optionTemplates[tid.val] = true
+				for _, tpl := range fs.Kids {
+					if tid, ok := tpl.Child("cflow.template_id"); ok {
+						optionTemplates[tid.Val] = true
 					}
 				}
 			case id >= 256:
-				if optionTemplates[idn.val] {
+				if optionTemplates[idn.Val] {
 					continue
 				}
 				n := 0
-				for _, rec := range fs.kids {
-					if rec.obj && strings.HasPrefix(rec.key, "Flow ") {
+				for _, rec := range fs.Kids {
+					if rec.Obj && strings.HasPrefix(rec.Key, "Flow ") {
 						m := map[string]string{}
-						rec.flatten(m)
+						flatten(rec, m)
 						tp.flows = append(tp.flows, m)
 						n++
 					}

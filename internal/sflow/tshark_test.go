@@ -14,80 +14,14 @@ import (
 
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/testenv"
+	"github.com/flowlake/flowlake/internal/tsharkjson"
 )
-
-// jnode is a JSON value with object keys kept in order (tshark's JSON has
-// repeated keys and meaningful order).
-type jnode struct {
-	key  string
-	val  string
-	kids []jnode
-	obj  bool
-}
-
-func parseJSON(dec *json.Decoder) (jnode, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return jnode{}, err
-	}
-	switch v := tok.(type) {
-	case json.Delim:
-		n := jnode{obj: true}
-		for dec.More() {
-			var key string
-			if v == '{' {
-				kt, err := dec.Token()
-				if err != nil {
-					return n, err
-				}
-				key = kt.(string)
-			}
-			kid, err := parseJSON(dec)
-			if err != nil {
-				return n, err
-			}
-			kid.key = key
-			n.kids = append(n.kids, kid)
-		}
-		_, err := dec.Token() // closing delimiter
-		return n, err
-	case string:
-		return jnode{val: v}, nil
-	default:
-		return jnode{val: fmt.Sprint(v)}, nil
-	}
-}
-
-func (n jnode) child(key string) (jnode, bool) {
-	for _, k := range n.kids {
-		if k.key == key {
-			return k, true
-		}
-	}
-	return jnode{}, false
-}
-
-// has reports whether a node keyed key exists anywhere below n.
-func (n jnode) has(key string) bool {
-	for _, k := range n.kids {
-		if k.key == key || (k.obj && k.has(key)) {
-			return true
-		}
-	}
-	return false
-}
 
 // fields collects every value below n by key, in order.
 type fields map[string][]string
 
-func (n jnode) collect(m fields) {
-	for _, k := range n.kids {
-		if k.obj {
-			k.collect(m)
-			continue
-		}
-		m[k.key] = append(m[k.key], k.val)
-	}
+func collect(n tsharkjson.Node, m fields) {
+	n.Walk(func(key, val string) { m[key] = append(m[key], val) })
 }
 
 func (m fields) first(key string) (string, bool) {
@@ -106,7 +40,7 @@ type tsSample struct {
 	inner fields
 	// records by name ("Raw packet header", ...), for what needs the
 	// structure (AS path segments, VXLAN).
-	recs map[string]jnode
+	recs map[string]tsharkjson.Node
 }
 
 type tsPacket struct {
@@ -126,63 +60,63 @@ func runTshark(t *testing.T, tshark, path string) []tsPacket {
 	if err != nil {
 		t.Fatalf("tshark %v: %v: %s", args, err, stderr.String())
 	}
-	root, err := parseJSON(json.NewDecoder(bytes.NewReader(out)))
+	root, err := tsharkjson.Parse(json.NewDecoder(bytes.NewReader(out)))
 	if err != nil && err != io.EOF {
 		t.Fatalf("tshark JSON: %v", err)
 	}
 	var pkts []tsPacket
-	for _, p := range root.kids {
-		src, _ := p.child("_source")
-		layers, _ := src.child("layers")
-		sf, ok := layers.child("sflow")
+	for _, p := range root.Kids {
+		src, _ := p.Child("_source")
+		layers, _ := src.Child("layers")
+		sf, ok := layers.Child("sflow")
 		if !ok {
 			pkts = append(pkts, tsPacket{})
 			continue
 		}
-		tp := tsPacket{sflow: true, hdr: fields{}, malformed: layers.has("_ws.malformed")}
-		for _, k := range sf.kids {
-			if !k.obj {
-				tp.hdr[k.key] = append(tp.hdr[k.key], k.val)
+		tp := tsPacket{sflow: true, hdr: fields{}, malformed: layers.Has("_ws.malformed")}
+		for _, k := range sf.Kids {
+			if !k.Obj {
+				tp.hdr[k.Key] = append(tp.hdr[k.Key], k.Val)
 				continue
 			}
 			var kind string
 			switch {
-			case strings.HasPrefix(k.key, "Flow sample"), strings.HasPrefix(k.key, "Expanded flow sample"):
+			case strings.HasPrefix(k.Key, "Flow sample"), strings.HasPrefix(k.Key, "Expanded flow sample"):
 				kind = "flow"
-			case strings.HasPrefix(k.key, "Counters sample"), strings.HasPrefix(k.key, "Expanded counters sample"):
+			case strings.HasPrefix(k.Key, "Counters sample"), strings.HasPrefix(k.Key, "Expanded counters sample"):
 				kind = "counters"
 			default:
 				continue
 			}
-			s := tsSample{kind: kind, f: fields{}, hdr: fields{}, recs: map[string]jnode{}}
-			for _, r := range k.kids {
-				if !r.obj {
-					s.f[r.key] = append(s.f[r.key], r.val)
+			s := tsSample{kind: kind, f: fields{}, hdr: fields{}, recs: map[string]tsharkjson.Node{}}
+			for _, r := range k.Kids {
+				if !r.Obj {
+					s.f[r.Key] = append(s.f[r.Key], r.Val)
 					continue
 				}
-				if _, dup := s.recs[r.key]; !dup {
-					s.recs[r.key] = r
+				if _, dup := s.recs[r.Key]; !dup {
+					s.recs[r.Key] = r
 				}
-				for _, v := range r.kids {
+				for _, v := range r.Kids {
 					switch {
-					case v.key == "sflow_245.header_tree":
+					case v.Key == "sflow_245.header_tree":
 						// Layers after a VXLAN header are the inner frame's.
 						dst := s.hdr
-						for _, l := range v.kids {
-							if l.obj {
-								l.collect(dst)
+						for _, l := range v.Kids {
+							if l.Obj {
+								collect(l, dst)
 							} else {
-								dst[l.key] = append(dst[l.key], l.val)
+								dst[l.Key] = append(dst[l.Key], l.Val)
 							}
-							if l.key == "vxlan" {
+							if l.Key == "vxlan" {
 								s.inner = fields{}
 								dst = s.inner
 							}
 						}
-					case v.obj:
-						v.collect(s.f)
+					case v.Obj:
+						collect(v, s.f)
 					default:
-						s.f[v.key] = append(s.f[v.key], v.val)
+						s.f[v.Key] = append(s.f[v.Key], v.Val)
 					}
 				}
 			}
@@ -192,15 +126,15 @@ func runTshark(t *testing.T, tshark, path string) []tsPacket {
 		// top-level layers after the sFlow one: they belong to the sample
 		// whose header ends in UDP to the VXLAN port.
 		var inner fields
-		for _, l := range layers.kids {
+		for _, l := range layers.Kids {
 			if inner != nil {
-				if l.obj {
-					l.collect(inner)
+				if l.Obj {
+					collect(l, inner)
 				} else {
-					inner[l.key] = append(inner[l.key], l.val)
+					inner[l.Key] = append(inner[l.Key], l.Val)
 				}
 			}
-			if l.key == "vxlan" {
+			if l.Key == "vxlan" {
 				inner = fields{}
 			}
 		}
@@ -452,7 +386,7 @@ func compareFlow(t *testing.T, w string, s tsSample, r *flow.Record) int {
 	// Extended router and gateway records.
 	if rt, ok := s.recs["Extended router data"]; ok {
 		m := fields{}
-		rt.collect(m)
+		collect(rt, m)
 		nh, ok := m.first("sflow_245.nexthop")
 		if !ok {
 			nh, _ = m.first("sflow_245.nexthop.v6")
@@ -465,9 +399,9 @@ func compareFlow(t *testing.T, w string, s tsSample, r *flow.Record) int {
 	}
 	if gw, ok := s.recs["Extended gateway data"]; ok {
 		m := fields{}
-		for _, k := range gw.kids {
-			if !k.obj {
-				m[k.key] = append(m[k.key], k.val)
+		for _, k := range gw.Kids {
+			if !k.Obj {
+				m[k.Key] = append(m[k.Key], k.Val)
 			}
 		}
 		if _, router := s.recs["Extended router data"]; !router {
@@ -480,11 +414,11 @@ func compareFlow(t *testing.T, w string, s tsSample, r *flow.Record) int {
 		// own when the path is empty. Communities also show as dstAS in
 		// tshark's output, under their own tree: only path trees count.
 		dst, _ := m.first("sflow_245.as")
-		for _, k := range gw.kids {
-			if k.key == "sflow.as_type_tree" {
-				for _, a := range k.kids {
-					if a.key == "sflow_245.dstAS" {
-						dst = a.val
+		for _, k := range gw.Kids {
+			if k.Key == "sflow.as_type_tree" {
+				for _, a := range k.Kids {
+					if a.Key == "sflow_245.dstAS" {
+						dst = a.Val
 					}
 				}
 			}
