@@ -1,7 +1,7 @@
 package enrich
 
 import (
-	"github.com/flowlake/flowlake/internal/enrich/networks"
+	"github.com/flowlake/flowlake/internal/enrich/srcfile"
 	"github.com/flowlake/flowlake/internal/flow"
 )
 
@@ -45,7 +45,7 @@ func (e *Enricher) Tables() Tables {
 	for _, n := range e.nets.Load().Networks() {
 		t.Networks = append(t.Networks, NetworkRow{
 			Prefix: n.Prefix.String(), Name: n.Name, Site: n.Site, Role: n.Role,
-			Tenant: n.Tenant, VNet: n.VNet, Subnet: n.Subnet, Tags: networks.TagString(n.Tags),
+			Tenant: n.Tenant, VNet: n.VNet, Subnet: n.Subnet, Tags: srcfile.TagString(n.Tags),
 		})
 	}
 	for _, v := range e.inv.History() {

@@ -10,19 +10,10 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
+
+	"github.com/flowlake/flowlake/internal/enrich/srcfile"
 )
-
-// LineError reports a bad entry with the file and line it is on.
-type LineError struct {
-	File string
-	Line int
-	Err  error
-}
-
-func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
-func (e *LineError) Unwrap() error { return e.Err }
 
 // LoadFile reads an inventory file: JSON (.json: an array of objects with
 // addr, name, host, cluster, datacenter, tags) or CSV (a header row naming
@@ -58,10 +49,10 @@ func parseJSON(path string, data []byte) ([]Entry, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, &LineError{path, lineAt(data, dec.InputOffset()), err}
+		return nil, srcfile.At(path, lineAt(data, dec.InputOffset()), err)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return nil, &LineError{path, lineAt(data, dec.InputOffset()), errors.New("want a JSON array of entries")}
+		return nil, srcfile.At(path, lineAt(data, dec.InputOffset()), errors.New("want a JSON array of entries"))
 	}
 	var out []Entry
 	for dec.More() {
@@ -71,9 +62,9 @@ func parseJSON(path string, data []byte) ([]Entry, error) {
 			var se *json.SyntaxError
 			if errors.As(err, &se) {
 				// The decoder counts the offset from where this value began.
-				return nil, &LineError{path, lineAt(data, start+se.Offset-1), err}
+				return nil, srcfile.At(path, lineAt(data, start+se.Offset-1), err)
 			}
-			return nil, &LineError{path, lineAt(data, dec.InputOffset()), err}
+			return nil, srcfile.At(path, lineAt(data, dec.InputOffset()), err)
 		}
 		// InputOffset before Decode points at the separator; skip blanks to
 		// name the line the object starts on.
@@ -82,12 +73,12 @@ func parseJSON(path string, data []byte) ([]Entry, error) {
 		}
 		a, err := netip.ParseAddr(strings.TrimSpace(je.Addr))
 		if err != nil {
-			return nil, &LineError{path, lineAt(data, start), fmt.Errorf("bad addr: %w", err)}
+			return nil, srcfile.At(path, lineAt(data, start), fmt.Errorf("bad addr: %w", err))
 		}
-		out = append(out, Entry{Addr: a, Name: je.Name, Host: je.Host, Cluster: je.Cluster, Datacenter: je.Datacenter, Tags: tagString(je.Tags)})
+		out = append(out, Entry{Addr: a, Name: je.Name, Host: je.Host, Cluster: je.Cluster, Datacenter: je.Datacenter, Tags: srcfile.TagString(je.Tags)})
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, &LineError{path, lineAt(data, dec.InputOffset()), err}
+		return nil, srcfile.At(path, lineAt(data, dec.InputOffset()), err)
 	}
 	return out, nil
 }
@@ -99,17 +90,17 @@ func parseCSV(path string, data []byte) ([]Entry, error) {
 	r.TrimLeadingSpace = true
 	header, err := r.Read()
 	if err == io.EOF {
-		return nil, &LineError{path, 1, errors.New("empty file: want a header row")}
+		return nil, srcfile.At(path, 1, errors.New("empty file: want a header row"))
 	}
 	if err != nil {
-		return nil, csvError(path, err)
+		return nil, srcfile.CSVError(path, err)
 	}
 	col := map[string]int{}
 	for i, h := range header {
 		col[strings.ToLower(strings.TrimSpace(h))] = i
 	}
 	if _, ok := col["addr"]; !ok {
-		return nil, &LineError{path, 1, errors.New("header has no addr column (columns: addr,name,host,cluster,datacenter,tags)")}
+		return nil, srcfile.At(path, 1, errors.New("header has no addr column (columns: addr,name,host,cluster,datacenter,tags)"))
 	}
 	var out []Entry
 	for {
@@ -118,7 +109,7 @@ func parseCSV(path string, data []byte) ([]Entry, error) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, csvError(path, err)
+			return nil, srcfile.CSVError(path, err)
 		}
 		line, _ := r.FieldPos(0)
 		get := func(name string) string {
@@ -129,45 +120,12 @@ func parseCSV(path string, data []byte) ([]Entry, error) {
 		}
 		a, err := netip.ParseAddr(get("addr"))
 		if err != nil {
-			return nil, &LineError{path, line, fmt.Errorf("bad addr: %w", err)}
+			return nil, srcfile.At(path, line, fmt.Errorf("bad addr: %w", err))
 		}
-		tags := map[string]string{}
-		if s := get("tags"); s != "" {
-			for kv := range strings.SplitSeq(s, ";") {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || strings.TrimSpace(k) == "" {
-					return nil, &LineError{path, line, fmt.Errorf("bad tag %q: want key=value", kv)}
-				}
-				tags[strings.TrimSpace(k)] = strings.TrimSpace(v)
-			}
+		tags, err := srcfile.ParseTags(get("tags"))
+		if err != nil {
+			return nil, srcfile.At(path, line, err)
 		}
-		out = append(out, Entry{Addr: a, Name: get("name"), Host: get("host"), Cluster: get("cluster"), Datacenter: get("datacenter"), Tags: tagString(tags)})
+		out = append(out, Entry{Addr: a, Name: get("name"), Host: get("host"), Cluster: get("cluster"), Datacenter: get("datacenter"), Tags: srcfile.TagString(tags)})
 	}
-}
-
-func csvError(path string, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return &LineError{path, pe.Line, pe.Err}
-	}
-	return fmt.Errorf("%s: %w", path, err)
-}
-
-func tagString(tags map[string]string) string {
-	if len(tags) == 0 {
-		return ""
-	}
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(';')
-		}
-		b.WriteString(k + "=" + tags[k])
-	}
-	return b.String()
 }

@@ -12,12 +12,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/gaissmai/bart"
 
 	"github.com/flowlake/flowlake/internal/enrich/lpm4"
+	"github.com/flowlake/flowlake/internal/enrich/srcfile"
 	"gopkg.in/yaml.v3"
 )
 
@@ -210,16 +210,6 @@ func (t *Table) add(n *Network) {
 	t.list = append(t.list, n)
 }
 
-// LineError reports a bad entry with the file and line it is on.
-type LineError struct {
-	File string
-	Line int
-	Err  error
-}
-
-func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
-func (e *LineError) Unwrap() error { return e.Err }
-
 // Load reads a networks file: YAML (.yaml, .yml) or CSV (anything else).
 func Load(path string) (*Table, error) {
 	data, err := os.ReadFile(path)
@@ -265,21 +255,21 @@ func parseYAML(path string, data []byte) (*Table, error) {
 			}
 		}
 		if found == nil {
-			return nil, &LineError{path, seq.Line, errors.New("want a list of networks or a `networks:` key")}
+			return nil, srcfile.At(path, seq.Line, errors.New("want a list of networks or a `networks:` key"))
 		}
 		seq = found
 	}
 	if seq.Kind != yaml.SequenceNode {
-		return nil, &LineError{path, seq.Line, errors.New("want a list of networks")}
+		return nil, srcfile.At(path, seq.Line, errors.New("want a list of networks"))
 	}
 	for _, item := range seq.Content {
 		var e yamlEntry
 		if err := item.Decode(&e); err != nil {
-			return nil, &LineError{path, item.Line, err}
+			return nil, srcfile.At(path, item.Line, err)
 		}
 		pfx, err := parsePrefix(e.Prefix)
 		if err != nil {
-			return nil, &LineError{path, item.Line, err}
+			return nil, srcfile.At(path, item.Line, err)
 		}
 		vnet := e.VNet
 		if vnet == "" {
@@ -327,9 +317,9 @@ func parseCSV(path string, data []byte) (*Table, error) {
 	header, err := r.Read()
 	if err != nil {
 		if err == io.EOF {
-			return nil, &LineError{path, 1, errors.New("empty file: want a header row")}
+			return nil, srcfile.At(path, 1, errors.New("empty file: want a header row"))
 		}
-		return nil, csvError(path, err)
+		return nil, srcfile.CSVError(path, err)
 	}
 	col := map[string]int{}
 	for i, h := range header {
@@ -341,7 +331,7 @@ func parseCSV(path string, data []byte) (*Table, error) {
 	}
 	if _, ok := col["prefix"]; !ok {
 		line, _ := r.FieldPos(0)
-		return nil, &LineError{path, line, fmt.Errorf("header has no prefix column (columns: %s)", strings.Join(csvColumns, ","))}
+		return nil, srcfile.At(path, line, fmt.Errorf("header has no prefix column (columns: %s)", strings.Join(csvColumns, ",")))
 	}
 	t := &Table{path: path}
 	for {
@@ -350,7 +340,7 @@ func parseCSV(path string, data []byte) (*Table, error) {
 			return t.finish(), nil
 		}
 		if err != nil {
-			return nil, csvError(path, err)
+			return nil, srcfile.CSVError(path, err)
 		}
 		line, _ := r.FieldPos(0)
 		get := func(name string) string {
@@ -361,49 +351,12 @@ func parseCSV(path string, data []byte) (*Table, error) {
 		}
 		pfx, err := parsePrefix(get("prefix"))
 		if err != nil {
-			return nil, &LineError{path, line, err}
+			return nil, srcfile.At(path, line, err)
 		}
 		n := &Network{Prefix: pfx, Name: get("name"), Site: get("site"), Role: get("role"), Tenant: get("tenant"), VNet: get("vnet"), Subnet: get("subnet")}
-		if tags := get("tags"); tags != "" {
-			n.Tags = map[string]string{}
-			for kv := range strings.SplitSeq(tags, ";") {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || strings.TrimSpace(k) == "" {
-					return nil, &LineError{path, line, fmt.Errorf("bad tag %q: want key=value", kv)}
-				}
-				n.Tags[strings.TrimSpace(k)] = strings.TrimSpace(v)
-			}
+		if n.Tags, err = srcfile.ParseTags(get("tags")); err != nil {
+			return nil, srcfile.At(path, line, err)
 		}
 		t.add(n)
 	}
-}
-
-func csvError(path string, err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return &LineError{path, pe.Line, pe.Err}
-	}
-	return fmt.Errorf("%s: %w", path, err)
-}
-
-// TagString renders tags as sorted `k=v;k=v` for table rows.
-func TagString(tags map[string]string) string {
-	if len(tags) == 0 {
-		return ""
-	}
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(';')
-		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(tags[k])
-	}
-	return b.String()
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flowlake/flowlake/internal/enrich/srcfile"
 )
 
 func write(t testing.TB, name, body string) string {
@@ -106,7 +108,7 @@ func TestBadInputNamesFileAndLine(t *testing.T) {
 			t.Errorf("%s: error %q, want file and %q", c.name, err, c.want)
 		}
 	}
-	var le *LineError
+	var le *srcfile.LineError
 	_, err := Load(write(t, "x.csv", "prefix\nfoo\n"))
 	if !errors.As(err, &le) || le.Line != 2 {
 		t.Errorf("error %v, want LineError at line 2", err)
