@@ -194,18 +194,27 @@ var duckTwo = map[string]string{
 	"index": "%s[(%s) + 1]", "dt_diff": "(%s - %s)",
 }
 
-func (d duckDB) Func(name string, a ...string) (string, error) {
-	if f, ok := duckOne[name]; ok {
+// fromTemplate renders name from a dialect's one- and two-argument
+// templates; ok is false when neither table has it.
+func fromTemplate(one, two map[string]string, name string, a []string) (sql string, ok bool, err error) {
+	if f, found := one[name]; found {
 		if err := argc(name, a, 1); err != nil {
-			return "", err
+			return "", true, err
 		}
-		return fmt.Sprintf(f, a[0]), nil
+		return fmt.Sprintf(f, a[0]), true, nil
 	}
-	if f, ok := duckTwo[name]; ok {
+	if f, found := two[name]; found {
 		if err := argc(name, a, 2); err != nil {
-			return "", err
+			return "", true, err
 		}
-		return fmt.Sprintf(f, a[0], a[1]), nil
+		return fmt.Sprintf(f, a[0], a[1]), true, nil
+	}
+	return "", false, nil
+}
+
+func (d duckDB) Func(name string, a ...string) (string, error) {
+	if sql, ok, err := fromTemplate(duckOne, duckTwo, name, a); ok {
+		return sql, err
 	}
 	switch name {
 	case "concat":
@@ -340,17 +349,8 @@ var chTwo = map[string]string{
 }
 
 func (c clickHouse) Func(name string, a ...string) (string, error) {
-	if f, ok := chOne[name]; ok {
-		if err := argc(name, a, 1); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf(f, a[0]), nil
-	}
-	if f, ok := chTwo[name]; ok {
-		if err := argc(name, a, 2); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf(f, a[0], a[1]), nil
+	if sql, ok, err := fromTemplate(chOne, chTwo, name, a); ok {
+		return sql, err
 	}
 	switch name {
 	case "concat":
