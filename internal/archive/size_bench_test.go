@@ -296,6 +296,20 @@ func sizeChanges() map[string]func(v *sizeVariant) {
 				return c
 			}
 		},
+		// Hypothetical: every time column at millisecond resolution
+		// (time_received truncated: the collector's clock in ns).
+		"what-if=times-in-ms": func(v *sizeVariant) {
+			v.data = func(b *flow.Batch) *flow.Batch {
+				c := new(flow.Batch)
+				c.AppendBatch(b)
+				for i := range c.TimeStart {
+					c.TimeStart[i] /= 1e6
+					c.TimeEnd[i] /= 1e6
+					c.TimeReceived[i] /= 1e6
+				}
+				return c
+			}
+		},
 		"plain=time_received":      func(v *sizeVariant) { v.enc = encWith(v.enc, nil, isNamed("time_received")) },
 		"rowgroup=64Ki":            func(v *sizeVariant) { v.rg = 64 << 10 },
 		"rowgroup=256Ki":           func(v *sizeVariant) { v.rg = 256 << 10 },

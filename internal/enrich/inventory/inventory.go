@@ -213,11 +213,12 @@ type index4 struct {
 }
 
 // lastVersion is the latest version of an address, packed for the flow
-// path.
+// path in one cache line (padded so that elements do not straddle two).
 type lastVersion struct {
 	from, to   int64
 	name, host string
 	only       bool // the address has no other version
+	_          [15]byte
 }
 
 func newIndex4(m map[flow.Addr][]*Version) *index4 {

@@ -116,10 +116,12 @@ func (t *Table) Index6(ip netip.Addr) int32 {
 // At returns the network at position i (from Index4 or Index6, not -1).
 func (t *Table) At(i int32) *Network { return t.v4nets[i] }
 
-// Names is what the flow path needs of a network, packed: a 48-byte array
-// element reads in one or two cache lines where a Network spans three.
+// Names is what the flow path needs of a network, packed in one cache line
+// (the padding keeps elements from straddling two: the look-up is a cache
+// miss per flow end with large tables, and a straddling element costs two).
 type Names struct {
 	Name, Site, Subnet string
+	_                  [16]byte
 }
 
 // NamesAt returns the names of the network at position i (from Index4 or

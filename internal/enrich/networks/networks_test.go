@@ -163,7 +163,7 @@ func TestIPv4TableAgreesWithTrie(t *testing.T) {
 		switch {
 		case want == nil && i != -1:
 			t.Fatalf("%v: Index4 %d, want -1", netip.AddrFrom4(a), i)
-		case want != nil && (i < 0 || tab.At(i) != want || *tab.NamesAt(i) != Names{want.Name, want.Site, want.Subnet}):
+		case want != nil && (i < 0 || tab.At(i) != want || *tab.NamesAt(i) != Names{Name: want.Name, Site: want.Site, Subnet: want.Subnet}):
 			t.Fatalf("%v: Index4 %d does not give %v", netip.AddrFrom4(a), i, want)
 		}
 	}
