@@ -1,5 +1,6 @@
-// Package archive is flowlake's Parquet lake: it buffers flow batches,
-// flushes them every few seconds into ZSTD-compressed Parquet files
+// Package archive is flowlake's Parquet lake: it encodes flow batches as
+// they arrive into open ZSTD-compressed Parquet files, closes them every few
+// seconds (each file atomically visible)
 // partitioned by time_received (flows/date=YYYY-MM-DD/hour=HH/*.parquet,
 // UTC), compacts the small files of an hour into larger sorted ones, and
 // deletes old data by age and by total size.
@@ -21,12 +22,14 @@
 package archive
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -109,18 +112,24 @@ type Archive struct {
 	lock     *os.File
 	m        *metrics
 
-	mu       sync.Mutex // guards the fields below
-	buf      *flow.Batch
-	spare    *flow.Batch
-	pending  int // flows buffered or being flushed
+	mu sync.Mutex // guards the fields below
+	// streams are the flush files being built, by hour of time_received;
+	// ready are finished ones waiting for the next flush (or for the disk
+	// to work again).
+	streams  map[int64]*stream
+	ready    []*encodedFile
+	idle     []*fileWriter // flush file writers not in use, for reuse
+	part     *flow.Batch   // WriteBatch's scratch for batches of several hours
+	useSeq   uint64        // stream use counter, for closing the least recent
+	pending  int           // flows buffered or being flushed
 	failing  bool
 	lastFail time.Time
 	dropping bool
 	closed   bool
 
-	flushMu     sync.Mutex // one flush at a time
-	flushWriter *fileWriter
-	maintMu     sync.Mutex // one compaction or prune at a time
+	flushMu  sync.Mutex // one flush at a time
+	flushOpt writeOptions
+	maintMu  sync.Mutex // one compaction or prune at a time
 	// compactWriter is created on first use: most processes (the CLI,
 	// tests) never compact.
 	compactWriter *fileWriter
@@ -161,9 +170,10 @@ func Open(dataDir string, cfg Config) (*Archive, error) {
 		flowsDir: flowsDir,
 		lock:     lock,
 		m:        newMetrics(cfg.Registerer),
-		buf:      new(flow.Batch),
+		streams:  map[int64]*stream{},
+		part:     new(flow.Batch),
 		kick:     make(chan struct{}, 1),
-		flushWriter: newFileWriter(writeOptions{
+		flushOpt: writeOptions{
 			rowGroupRows: cfg.RowGroupRows,
 			level:        flushLevel,
 			// Flush files live until compaction replaces them; string min/max
@@ -171,7 +181,7 @@ func Open(dataDir string, cfg Config) (*Archive, error) {
 			// values) cost 15 % of the flush CPU, so only compacted files
 			// carry them.
 			noStringBounds: true,
-		}),
+		},
 	}
 	if err := a.reconcile(); err != nil {
 		lock.Close()
@@ -258,10 +268,16 @@ func (a *Archive) reconcile() error {
 	return cat.save()
 }
 
-// WriteBatch copies b's flows into the archive's buffer; they reach disk at
-// the next flush. It implements flow.Writer and never fails because the
-// disk does: while writing fails, flows are kept up to MaxBufferedRows and
-// beyond that dropped and counted (flowlake_archive_dropped_flows_total).
+// maxStreams bounds the hours with a flush file open at once: each holds
+// its columns' page buffers (a few MB), and an import of old logs out of
+// time order would otherwise open one per hour it touches.
+const maxStreams = 4
+
+// WriteBatch encodes b's flows into the flush file of their hour; they
+// reach disk at the next flush. It implements flow.Writer and never fails
+// because the disk does: while writing fails, flows are kept (encoded) up to
+// MaxBufferedRows and beyond that dropped and counted
+// (flowlake_archive_dropped_flows_total).
 func (a *Archive) WriteBatch(b *flow.Batch) error {
 	n := b.Len()
 	if n == 0 {
@@ -272,7 +288,7 @@ func (a *Archive) WriteBatch(b *flow.Batch) error {
 		a.mu.Unlock()
 		return errors.New("archive: closed")
 	}
-	// An empty buffer takes any batch, so a batch larger than the bound is
+	// An empty archive takes any batch, so a batch larger than the bound is
 	// not dropped while the disk works.
 	if a.pending > 0 && a.pending+n > a.cfg.MaxBufferedRows {
 		first := !a.dropping
@@ -284,10 +300,8 @@ func (a *Archive) WriteBatch(b *flow.Batch) error {
 		}
 		return nil
 	}
-	a.buf.AppendBatch(b)
-	a.pending += n
+	full := a.encodeLocked(b)
 	a.m.buffered.Set(float64(a.pending))
-	full := a.buf.Len() >= a.cfg.FlushRows
 	retry := !a.failing || time.Since(a.lastFail) >= a.cfg.FlushInterval
 	a.mu.Unlock()
 	if !full {
@@ -308,32 +322,159 @@ func (a *Archive) WriteBatch(b *flow.Batch) error {
 	return nil
 }
 
+// encodeLocked adds b to the streams of its hours and reports whether a
+// flush is due.
+func (a *Archive) encodeLocked(b *flow.Batch) (full bool) {
+	lo, hi := timeRange(b)
+	if hourOf(lo) == hourOf(hi) {
+		return a.appendLocked(hourOf(lo), b)
+	}
+	// Flows of several hours (late exporters, imports of old logs): each
+	// file stays inside its partition.
+	idx := map[int64][]int{}
+	var hours []int64
+	for i, t := range b.TimeReceived {
+		h := hourOf(t)
+		if _, ok := idx[h]; !ok {
+			hours = append(hours, h)
+		}
+		idx[h] = append(idx[h], i)
+	}
+	for _, h := range hours {
+		a.part.Truncate(0)
+		a.part.AppendRows(b, idx[h])
+		if a.appendLocked(h, a.part) {
+			full = true
+		}
+	}
+	return full
+}
+
+// appendLocked encodes b, all of hour, into that hour's stream.
+func (a *Archive) appendLocked(hour int64, b *flow.Batch) (full bool) {
+	s := a.streams[hour]
+	if s == nil {
+		if len(a.streams) >= maxStreams {
+			a.finishLeastRecentLocked()
+			full = true
+		}
+		fw := newFileWriter(a.flushOpt)
+		if k := len(a.idle); k > 0 {
+			fw, a.idle = a.idle[k-1], a.idle[:k-1]
+		}
+		s = newStream(fw, hour)
+		a.streams[hour] = s
+	}
+	a.useSeq++
+	s.used = a.useSeq
+	if err := s.append(b); err != nil {
+		// Encoding into memory does not fail on bad input (every value of
+		// every column has a Parquet form); this is a bug, and the
+		// stream's flows are lost with it.
+		delete(a.streams, hour)
+		s.fw.w = nil
+		a.idle = append(a.idle, s.fw)
+		a.pending -= s.rows
+		a.m.dropped.Add(float64(s.rows + b.Len()))
+		a.m.writeErrors.Inc()
+		slog.Error("archive: encoding flows failed; dropping the hour's unflushed flows", "flows", s.rows+b.Len(), "err", err)
+		return full
+	}
+	a.pending += b.Len()
+	return full || s.rows >= a.cfg.FlushRows
+}
+
+// finishLeastRecentLocked closes the stream written to least recently,
+// leaving its file ready for the next flush.
+func (a *Archive) finishLeastRecentLocked() {
+	var old *stream
+	for _, s := range a.streams {
+		if old == nil || s.used < old.used {
+			old = s
+		}
+	}
+	delete(a.streams, old.hour)
+	a.finishLocked(old)
+}
+
+// finishLocked closes s and queues its file, or counts its flows lost.
+func (a *Archive) finishLocked(s *stream) {
+	f, err := s.finish()
+	a.idle = append(a.idle, s.fw)
+	if err != nil {
+		a.pending -= s.rows
+		a.m.dropped.Add(float64(s.rows))
+		a.m.writeErrors.Inc()
+		slog.Error("archive: encoding flows failed; dropping the hour's unflushed flows", "flows", s.rows, "err", err)
+		return
+	}
+	a.ready = append(a.ready, f)
+}
+
 // Flush writes the buffered flows now, one file per hour of time_received.
-// On error the flows that could not be written stay buffered for the next
-// attempt.
+// On error the files that could not be written stay buffered (encoded) for
+// the next attempt.
 func (a *Archive) Flush() error {
 	a.flushMu.Lock()
 	defer a.flushMu.Unlock()
 	a.mu.Lock()
-	b := a.buf
-	if b.Len() == 0 {
-		a.mu.Unlock()
-		return nil
+	open := make([]*stream, 0, len(a.streams))
+	for _, s := range a.streams {
+		open = append(open, s)
 	}
-	if a.spare != nil {
-		a.buf, a.spare = a.spare, nil
-	} else {
-		a.buf = new(flow.Batch)
-	}
+	clear(a.streams)
 	a.mu.Unlock()
 
-	failed, infos, err := a.writeHours(b)
+	// Closing a file encodes its last row group: done outside the lock, so
+	// that WriteBatch goes on meanwhile into new streams.
+	slices.SortFunc(open, func(x, y *stream) int { return cmp.Compare(x.hour, y.hour) })
+	finished := make([]*encodedFile, 0, len(open))
+	var lost int
+	var encErr error
+	for _, s := range open {
+		f, err := s.finish()
+		if err != nil {
+			lost += s.rows
+			encErr = err
+		} else {
+			finished = append(finished, f)
+		}
+	}
+	a.mu.Lock()
+	for _, s := range open {
+		a.idle = append(a.idle, s.fw)
+	}
+	files := append(a.ready, finished...)
+	a.ready = nil
+	a.pending -= lost
+	a.mu.Unlock()
+	if encErr != nil {
+		a.m.dropped.Add(float64(lost))
+		a.m.writeErrors.Inc()
+		slog.Error("archive: encoding flows failed; dropping the unflushed flows", "flows", lost, "err", encErr)
+	}
+	if len(files) == 0 {
+		return nil
+	}
+
+	var infos []FileInfo
+	var failed []*encodedFile
+	var err error
+	written := 0
+	for _, f := range files {
+		fi, werr := writeFileWith(a.flowsDir, a.newName(f.lo, "f"), f.lo, f.hi, int64(f.rows), f.writeTo)
+		if werr != nil {
+			failed = append(failed, f)
+			if err == nil {
+				err = werr
+			}
+			continue
+		}
+		infos = append(infos, fi)
+		written += f.rows
+	}
 	if len(infos) > 0 {
 		a.addFiles(infos, nil)
-	}
-	written := b.Len()
-	if failed != nil {
-		written -= failed.Len()
 	}
 	a.m.flows.Add(float64(written))
 
@@ -343,9 +484,7 @@ func (a *Archive) Flush() error {
 	a.m.buffered.Set(float64(a.pending))
 	if err != nil {
 		a.m.writeErrors.Inc()
-		// Keep the unwritten flows ahead of those that arrived meanwhile.
-		failed.AppendBatch(a.buf)
-		a.buf = failed
+		a.ready = append(failed, a.ready...)
 		a.lastFail = time.Now()
 		if !a.failing {
 			a.failing = true
@@ -358,52 +497,7 @@ func (a *Archive) Flush() error {
 		slog.Info("archive: writing works again", "dir", a.flowsDir)
 		a.failing, a.dropping = false, false
 	}
-	b.Truncate(0)
-	a.spare = b
 	return nil
-}
-
-// writeHours writes b as one file per hour of time_received. It returns the
-// flows it could not write (nil when all were) and the files written.
-func (a *Archive) writeHours(b *flow.Batch) (failed *flow.Batch, infos []FileInfo, err error) {
-	lo, hi := timeRange(b)
-	if hourOf(lo) == hourOf(hi) {
-		fi, err := writeFileAtomic(a.flushWriter, a.flowsDir, a.newName(lo, "f"), b, nil)
-		if err != nil {
-			return b, nil, err
-		}
-		return nil, []FileInfo{fi}, nil
-	}
-	// Flows of several hours (late exporters, imports of old logs): split
-	// so that every file stays inside its partition.
-	idx := map[int64][]int{}
-	var hours []int64
-	for i, t := range b.TimeReceived {
-		h := hourOf(t)
-		if _, ok := idx[h]; !ok {
-			hours = append(hours, h)
-		}
-		idx[h] = append(idx[h], i)
-	}
-	var firstErr error
-	part := new(flow.Batch)
-	for _, h := range hours {
-		part.Truncate(0)
-		part.AppendRows(b, idx[h])
-		fi, err := writeFileAtomic(a.flushWriter, a.flowsDir, a.newName(part.TimeReceived[0], "f"), part, nil)
-		if err != nil {
-			if failed == nil {
-				failed = new(flow.Batch)
-			}
-			failed.AppendBatch(part)
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
-		}
-		infos = append(infos, fi)
-	}
-	return failed, infos, firstErr
 }
 
 // hourOf returns the hour (since the Unix epoch, floored) holding ns.

@@ -937,3 +937,54 @@ func TestLister(t *testing.T) {
 		t.Fatalf("window of file 1: %v, %v", got, err)
 	}
 }
+
+// TestManyHoursPerBatch writes batches whose flows span more hours than the
+// archive keeps flush files open for (an import of logs out of time
+// order): every flow must be written once, each file inside its hour, and
+// no more than maxStreams files open at any time.
+func TestManyHoursPerBatch(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig()
+	cfg.MaxBufferedRows = 1 << 30
+	a := openTest(t, dir, cfg)
+	const hours = 3*maxStreams + 1
+	gens := make([]*flowGen, hours)
+	for h := range gens {
+		gens[h] = newFlowGen(uint64(200+h), t0.Add(time.Duration(h)*time.Hour+10*time.Minute), 5)
+	}
+	sent := new(flow.Batch)
+	for round := range 6 {
+		b := new(flow.Batch)
+		// A different order of hours each round.
+		for k := range hours {
+			gens[(k*(round+2))%hours].fill(b, 40)
+		}
+		sent.AppendBatch(b)
+		if err := a.WriteBatch(b); err != nil {
+			t.Fatal(err)
+		}
+		a.mu.Lock()
+		open := len(a.streams)
+		a.mu.Unlock()
+		if open > maxStreams {
+			t.Fatalf("%d flush files open, want at most %d", open, maxStreams)
+		}
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files := catalogFiles(t, dir)
+	for _, f := range files {
+		part := readAll(t, []FileInfo{f})
+		lo, hi := timeRange(part)
+		if hourOf(lo) != hourOf(hi) || hourOf(lo) != hourOf(f.MinTime.UnixNano()) {
+			t.Fatalf("%s holds flows of %v to %v, not of one hour", f.Path, flow.Time(lo), flow.Time(hi))
+		}
+		if !strings.Contains(f.Path, flow.Time(lo).Format("date=2006-01-02/hour=15/")) {
+			t.Fatalf("%s is not in the partition of its flows (%v)", f.Path, flow.Time(lo))
+		}
+	}
+	if d := diffMultisets(multiset(sent), multiset(readAll(t, files))); d != "" {
+		t.Fatal(d)
+	}
+}

@@ -287,23 +287,31 @@ func timeRange(b *flow.Batch) (lo, hi int64) {
 	return lo, hi
 }
 
-// writeFileAtomic writes b as <flowsDir>/<rel>: first to a hidden temporary
-// name in the same directory (not ending in .parquet, so no reader globbing
-// the lake picks up a partial file), fsynced, renamed, and the directory
-// fsynced so the rename survives a crash.
+// writeFileAtomic writes b as <flowsDir>/<rel> (see writeFileWith).
 //
 // perm, when set, is the order to write b's rows in (compaction sorts an
 // index instead of copying the batch); meta is added to the footer.
 func writeFileAtomic(fw *fileWriter, flowsDir, rel string, b *flow.Batch, perm []int, meta ...[2]string) (FileInfo, error) {
+	lo, hi := timeRange(b)
+	meta = append(meta,
+		[2]string{metaMinTime, strconv.FormatInt(lo, 10)},
+		[2]string{metaMaxTime, strconv.FormatInt(hi, 10)})
+	return writeFileWith(flowsDir, rel, lo, hi, int64(b.Len()), func(w io.Writer) error {
+		return fw.write(w, b, perm, meta)
+	})
+}
+
+// writeFileWith writes the file write produces as <flowsDir>/<rel>: first
+// to a hidden temporary name in the same directory (not ending in .parquet,
+// so no reader globbing the lake picks up a partial file), fsynced,
+// renamed, and the directory fsynced so the rename survives a crash. lo,
+// hi and rows describe the file's flows for the catalog.
+func writeFileWith(flowsDir, rel string, lo, hi, rows int64, write func(io.Writer) error) (FileInfo, error) {
 	final := filepath.Join(flowsDir, rel)
 	dir := filepath.Dir(final)
 	if err := mkdirAllSync(flowsDir, dir); err != nil {
 		return FileInfo{}, err
 	}
-	lo, hi := timeRange(b)
-	meta = append(meta,
-		[2]string{metaMinTime, strconv.FormatInt(lo, 10)},
-		[2]string{metaMaxTime, strconv.FormatInt(hi, 10)})
 	tmp := filepath.Join(dir, "."+filepath.Base(final)+".tmp")
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -315,7 +323,7 @@ func writeFileAtomic(fw *fileWriter, flowsDir, rel string, b *flow.Batch, perm [
 		return FileInfo{}, err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := fw.write(bw, b, perm, meta); err != nil {
+	if err := write(bw); err != nil {
 		return fail(fmt.Errorf("write %s: %w", tmp, err))
 	}
 	if err := bw.Flush(); err != nil {
@@ -343,7 +351,7 @@ func writeFileAtomic(fw *fileWriter, flowsDir, rel string, b *flow.Batch, perm [
 		Path:    final,
 		MinTime: flow.Time(lo),
 		MaxTime: flow.Time(hi),
-		Rows:    int64(b.Len()),
+		Rows:    rows,
 		Bytes:   st.Size(),
 		rel:     rel,
 	}, nil
