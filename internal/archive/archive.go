@@ -1,8 +1,7 @@
 // Package archive is flowlake's Parquet lake: it encodes flow batches as
-// they arrive into open ZSTD-compressed Parquet files, closes them every few
-// seconds (each file atomically visible)
-// partitioned by time_received (flows/date=YYYY-MM-DD/hour=HH/*.parquet,
-// UTC), compacts the small files of an hour into larger sorted ones, and
+// they arrive into open ZSTD-compressed Parquet files, one per hour of
+// time_received (flows/date=YYYY-MM-DD/hour=HH/*.parquet, UTC), closes them
+// every few seconds, compacts the small files of an hour into larger sorted ones, and
 // deletes old data by age and by total size.
 //
 // The Parquet schema is derived from package schema; the type mapping is a
