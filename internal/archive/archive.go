@@ -9,7 +9,7 @@
 //
 //	uint8/uint16/uint32  INT32 with the unsigned INT logical type of that width
 //	uint64, mac          INT64 unsigned 64
-//	time                 INT64 TIMESTAMP(NANOS, isAdjustedToUTC=true)
+//	time                 INT64 TIMESTAMP(MILLIS, isAdjustedToUTC=true) (first layout: NANOS, still read)
 //	addr                 FIXED_LEN_BYTE_ARRAY(16), IPv4-mapped, all-zero = absent
 //	string               BYTE_ARRAY STRING, dictionary-encoded
 //	enum                 BYTE_ARRAY STRING holding the value's name, dictionary-encoded

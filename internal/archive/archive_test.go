@@ -51,11 +51,16 @@ func readAll(t *testing.T, files []FileInfo) *flow.Batch {
 	return b
 }
 
+// multiset counts b's rows as the lake stores them: times truncated to the
+// millisecond (rows read back already are).
 func multiset(b *flow.Batch) map[flow.Record]int {
 	m := map[flow.Record]int{}
 	var r flow.Record
 	for i := range b.Len() {
 		b.Row(i, &r)
+		r.TimeReceived = toMillis(r.TimeReceived) * 1e6
+		r.TimeStart = toMillis(r.TimeStart) * 1e6
+		r.TimeEnd = toMillis(r.TimeEnd) * 1e6
 		m[r]++
 	}
 	return m
@@ -185,7 +190,8 @@ func TestWriteReadBack(t *testing.T) {
 			rows += rg.NumRows
 		}
 		fh.Close()
-		if mn != f.MinTime.UnixNano() || mx != f.MaxTime.UnixNano() || rows != f.Rows {
+		// Statistics are in the stored milliseconds, the catalog in ns.
+		if mn*1e6 != f.MinTime.UnixNano() || mx*1e6 != f.MaxTime.UnixNano() || rows != f.Rows {
 			t.Errorf("%s: statistics say [%d, %d] %d rows, catalog [%d, %d] %d rows", f.Path, mn, mx, rows,
 				f.MinTime.UnixNano(), f.MaxTime.UnixNano(), f.Rows)
 		}
@@ -244,7 +250,7 @@ func TestParquetTypes(t *testing.T) {
 			ts, _ := lt.(*format.TimestampType)
 			ok = el.Type.V == format.Int64 && ts != nil && ts.IsAdjustedToUTC
 			if ok {
-				_, ok = ts.Unit.Value.(*format.NanoSeconds)
+				_, ok = ts.Unit.Value.(*format.MilliSeconds)
 			}
 		case schema.Addr:
 			ok = el.Type.V == format.FixedLenByteArray && el.TypeLength.V == 16
@@ -985,6 +991,72 @@ func TestManyHoursPerBatch(t *testing.T) {
 		}
 	}
 	if d := diffMultisets(multiset(sent), multiset(readAll(t, files))); d != "" {
+		t.Fatal(d)
+	}
+}
+
+// TestFirstLayoutFiles reads a flush file of the lake's first layout (time
+// columns in nanoseconds; testdata/v1-nanos.parquet, written by commit
+// 66bc94c from newFlowGen(77, 09:10 UTC, 20) with 300 flows): read alone it
+// gives back the nanoseconds it holds, and compacted with files of the
+// current layout (milliseconds) every flow is kept.
+func TestFirstLayoutFiles(t *testing.T) {
+	start := time.Date(2026, 11, 30, 9, 10, 0, 0, time.UTC)
+	v1 := new(flow.Batch)
+	newFlowGen(77, start, 20).fill(v1, 300)
+
+	got := new(flow.Batch)
+	if err := readFile("testdata/v1-nanos.parquet", got); err != nil {
+		t.Fatal(err)
+	}
+	exact := func(b *flow.Batch) map[flow.Record]int {
+		m := map[flow.Record]int{}
+		var r flow.Record
+		for i := range b.Len() {
+			b.Row(i, &r)
+			m[r]++
+		}
+		return m
+	}
+	if d := diffMultisets(exact(v1), exact(got)); d != "" {
+		t.Fatalf("first-layout file read back differs:\n%s", d)
+	}
+
+	dir := t.TempDir()
+	part := filepath.Join(dir, "flows", "date=2026-11-30", "hour=09")
+	if err := os.MkdirAll(part, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile("testdata/v1-nanos.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(part, "f-20261130T091500.000000000-000001.parquet"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := openTest(t, dir, testConfig())
+	v2 := new(flow.Batch)
+	newFlowGen(78, start.Add(20*time.Minute), 20).fill(v2, 300)
+	if err := a.WriteBatch(v2); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := a.Compact(context.Background()); err != nil || res.FilesOut == 0 {
+		t.Fatalf("compact: %+v, %v", res, err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files := catalogFiles(t, dir)
+	if len(files) != 1 || !strings.Contains(files[0].Path, "/c-") {
+		t.Fatalf("after compaction the lake holds %v, want one compacted file", files)
+	}
+	want := new(flow.Batch)
+	want.AppendBatch(v1)
+	want.AppendBatch(v2)
+	if d := diffMultisets(multiset(want), multiset(readAll(t, files))); d != "" {
 		t.Fatal(d)
 	}
 }

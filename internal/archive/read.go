@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/flow/schema"
@@ -119,6 +120,7 @@ func readColumn(chunk parquet.ColumnChunk, vals []parquet.Value, b *flow.Batch, 
 		}
 	}
 	dst := b.Column(c)
+	scale := timeScale(chunk.Type())
 	i := lo
 	for i < hi {
 		n, err := r.ReadValues(vals[:min(len(vals), hi-i)])
@@ -137,7 +139,7 @@ func readColumn(chunk parquet.ColumnChunk, vals []parquet.Value, b *flow.Batch, 
 			case []uint64:
 				s[i] = v.Uint64()
 			case []int64:
-				s[i] = v.Int64()
+				s[i] = v.Int64() * scale
 			case []flow.Addr:
 				copy(s[i][:], v.ByteArray())
 			case []string:
@@ -164,4 +166,18 @@ func readColumn(chunk parquet.ColumnChunk, vals []parquet.Value, b *flow.Batch, 
 		return fmt.Errorf("read %d values, want %d", i-lo, hi-lo)
 	}
 	return nil
+}
+
+// timeScale is the factor from a timestamp column's unit to nanoseconds (1
+// for other types): the lake stores milliseconds, its first files
+// nanoseconds.
+func timeScale(t parquet.Type) int64 {
+	lt := t.LogicalType()
+	if lt == nil {
+		return 1
+	}
+	if ts, ok := lt.Value.(*format.TimestampType); ok && ts.Unit.Value != nil {
+		return int64(ts.Unit.Value.Duration())
+	}
+	return 1
 }

@@ -270,19 +270,6 @@ func sizeChanges() map[string]func(v *sizeVariant) {
 		"bss=time_start,end":  bss(isNamed("time_start", "time_end")),
 		"bss=counters":        bss(isType(schema.Uint64)),
 		"bss=addrs":           bss(isType(schema.Addr)),
-		// Hypothetical, not a layout option: time_start/time_end held in
-		// milliseconds (the exporters' resolution) instead of nanoseconds.
-		"what-if=start,end-in-ms": func(v *sizeVariant) {
-			v.data = func(b *flow.Batch) *flow.Batch {
-				c := new(flow.Batch)
-				c.AppendBatch(b)
-				for i := range c.TimeStart {
-					c.TimeStart[i] /= 1e6
-					c.TimeEnd[i] /= 1e6
-				}
-				return c
-			}
-		},
 		// Hypothetical: time_end as ms before time_received, time_start as
 		// ms before time_end (durations instead of instants).
 		"what-if=start,end-as-ms-durations": func(v *sizeVariant) {
@@ -290,22 +277,8 @@ func sizeChanges() map[string]func(v *sizeVariant) {
 				c := new(flow.Batch)
 				c.AppendBatch(b)
 				for i := range c.TimeStart {
-					c.TimeStart[i] = (b.TimeEnd[i] - b.TimeStart[i]) / 1e6
-					c.TimeEnd[i] = (b.TimeReceived[i] - b.TimeEnd[i]) / 1e6
-				}
-				return c
-			}
-		},
-		// Hypothetical: every time column at millisecond resolution
-		// (time_received truncated: the collector's clock in ns).
-		"what-if=times-in-ms": func(v *sizeVariant) {
-			v.data = func(b *flow.Batch) *flow.Batch {
-				c := new(flow.Batch)
-				c.AppendBatch(b)
-				for i := range c.TimeStart {
-					c.TimeStart[i] /= 1e6
-					c.TimeEnd[i] /= 1e6
-					c.TimeReceived[i] /= 1e6
+					c.TimeStart[i] = b.TimeEnd[i] - b.TimeStart[i]
+					c.TimeEnd[i] = b.TimeReceived[i] - b.TimeEnd[i]
 				}
 				return c
 			}
@@ -344,7 +317,7 @@ func sizeVariants() []string {
 	if s := os.Getenv("FLOWLAKE_SIZE_VARIANTS"); s != "" {
 		return strings.Split(s, ";")
 	}
-	final := "within=time_end,src,dst+dict=addrs+page=1MiB+dict=small-ints+plain=time_received+zstd-best=time_start,end"
+	final := "within=time_end,src,dst+dict=addrs+page=1MiB+dict=small-ints"
 	return []string{
 		// One change at a time.
 		"zstd=best", "zstd=default", "delta=counters", "plain=time",
@@ -361,9 +334,8 @@ func sizeVariants() []string {
 		"within=time,src,dst+dict=addrs+page=1MiB+dict=small-ints+plain=time_received+zstd=best",
 		final,
 		"within=time_start,src,dst+dict=addrs+page=1MiB+dict=small-ints+plain=time_received+zstd-best=times",
-		final + "+zstd-best=times",
+		final + "+zstd-best=times", final + "+zstd-best=time_start,end", final + "+plain=time_received",
 		// What schema changes would be worth.
-		"what-if=start,end-in-ms", "what-if=start,end-as-ms-durations",
-		final + "+what-if=start,end-in-ms", final + "+what-if=start,end-as-ms-durations",
+		"what-if=start,end-as-ms-durations", final + "+what-if=start,end-as-ms-durations",
 	}
 }

@@ -212,7 +212,7 @@ func columnValues(vals []parquet.Value, b *flow.Batch, c, lo, hi int) []parquet.
 		}
 	case []int64:
 		for i, v := range s[lo:hi] {
-			vals[i] = parquet.Int64Value(v)
+			vals[i] = parquet.Int64Value(toMillis(v))
 		}
 	case []flow.Addr:
 		s = s[lo:hi]
@@ -262,7 +262,7 @@ func columnValuesPerm(vals []parquet.Value, b *flow.Batch, c int, perm []int) []
 		}
 	case []int64:
 		for i, p := range perm {
-			vals[i] = parquet.Int64Value(s[p])
+			vals[i] = parquet.Int64Value(toMillis(s[p]))
 		}
 	case []flow.Addr:
 		for i, p := range perm {
@@ -278,13 +278,25 @@ func columnValuesPerm(vals []parquet.Value, b *flow.Batch, c int, perm []int) []
 	return vals
 }
 
-// timeRange returns the smallest and largest time_received of b (b non-empty).
+// timeRange returns the smallest and largest time_received of b (b
+// non-empty) as stored: truncated to the millisecond, so that catalog
+// ranges are exactly those of the files' values.
 func timeRange(b *flow.Batch) (lo, hi int64) {
 	lo, hi = b.TimeReceived[0], b.TimeReceived[0]
 	for _, t := range b.TimeReceived {
 		lo, hi = min(lo, t), max(hi, t)
 	}
-	return lo, hi
+	return toMillis(lo) * 1e6, toMillis(hi) * 1e6
+}
+
+// toMillis converts Unix nanoseconds to the milliseconds the lake stores
+// (floored, so that times before 1970 stay in their millisecond).
+func toMillis(ns int64) int64 {
+	ms := ns / 1e6
+	if ns < 0 && ns%1e6 != 0 {
+		ms--
+	}
+	return ms
 }
 
 // writeFileAtomic writes b as <flowsDir>/<rel> (see writeFileWith).

@@ -29,7 +29,7 @@ func SQLType(t schema.Type) string {
 		return "UBIGINT"
 	case schema.Time:
 		// Naive UTC, as the KQL compiler and the rest of the team expect:
-		// the files hold TIMESTAMP(NANOS, adjustedToUTC), which DuckDB reads
+		// the files hold TIMESTAMP(MILLIS or NANOS, adjustedToUTC), which DuckDB reads
 		// as TIMESTAMPTZ; the session time zone is UTC, so the cast keeps
 		// the instant. Cost, measured: DuckDB 1.4 does not push a filter
 		// through that cast, so a time predicate written in the SQL is
