@@ -1060,3 +1060,40 @@ func TestFirstLayoutFiles(t *testing.T) {
 		t.Fatal(d)
 	}
 }
+
+// A past hour's flush files are compacted (sorted, with statistics) however
+// large they are: at high rates each holds FlushRows flows, half a
+// compacted file or more, and they must not stay unsorted.
+func TestCompactLargeFlushFiles(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig()
+	cfg.CompactTargetRows = 4000
+	a := openTest(t, dir, cfg)
+	defer a.Close()
+	want := new(flow.Batch)
+	for seed := range uint64(3) {
+		b := genBatch(20+seed, t0.Add(-5*time.Hour), 2500, 5) // > CompactTargetRows/2
+		want.AppendBatch(b)
+		a.WriteBatch(b)
+		a.Flush()
+	}
+	res, err := a.Compact(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FilesIn != 3 || res.FilesOut != 3 {
+		t.Fatalf("compaction %+v, want each large flush file rewritten sorted", res)
+	}
+	files := catalogFiles(t, dir)
+	for _, f := range files {
+		if !f.Compacted {
+			t.Fatalf("%s left as a flush file", f.Path)
+		}
+	}
+	if d := diffMultisets(multiset(want), multiset(readAll(t, files))); d != "" {
+		t.Fatal(d)
+	}
+	if res, _ := a.Compact(context.Background()); res.FilesIn != 0 {
+		t.Fatalf("second compaction %+v, want nothing: the compacted files are not small", res)
+	}
+}

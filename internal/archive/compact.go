@@ -204,7 +204,13 @@ func (a *Archive) compactionGroups(now time.Time) [][]FileInfo {
 	small := map[string][]FileInfo{}
 	var hours []string
 	for _, f := range cat.files {
-		if f.Rows >= int64(a.cfg.CompactTargetRows/2) {
+		// Flush files are always candidates, whatever their size: only
+		// compaction sorts rows and writes the dictionaries and statistics
+		// that needle queries prune with (at high rates every flush file
+		// holds FlushRows flows, half a compacted file, and the first
+		// version of this rule left them all unsorted). Compacted files
+		// are merged again only while small.
+		if f.Compacted && f.Rows >= int64(a.cfg.CompactTargetRows/2) {
 			continue
 		}
 		dir := path.Dir(f.rel)
