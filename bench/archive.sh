@@ -18,6 +18,8 @@
 #          (nfdump: -o csv piped to awk, counted in the time),
 #      (d) distinct destinations per source, top 10
 #          (nfdump: -A srcip,dstip then awk counting per source, counted in the time).
+#      and the same four queries through the HTTP API of a running `flowlake serve`
+#      (bench/archive_api.sh: warm engine, one warm-up run, median of QUERY_RUNS).
 #   4. A Markdown table with every figure and the issue's targets, saved as
 #      $RESULTS/results.md, plus a wall-time extrapolation to 100 M flows.
 #
@@ -437,6 +439,19 @@ timed d_nfdump "$NQ -A srcip,dstip -o csv | awk -F, '\$4 ~ /[0-9a-f]/ && \$4 != 
 
 put queries_wall_s "$(calc "$(now) - $TQ")"
 
+# the same four queries through the HTTP API of a running `flowlake serve` (warm engine,
+# as web UI and API users see them); nfdump has no server mode
+log "the same queries through flowlake serve's HTTP API"
+if MPORT=$((MPORT + 1)) PORT=$((PORT + 1)) QUERY_RUNS=$QUERY_RUNS "$BENCH/archive_api.sh" "$FL" "$NSRC" "$NDST" "$DAY" "$Q/api.tsv" \
+    > /dev/null 2> "$Q/api.err"; then
+  for k in a b c d; do
+    put "q_api_${k}_ms" "$(awk -F'\t' -v k=$k '$1==k {print $2}' "$Q/api.tsv")"
+    put "q_api_${k}_exec_ms" "$(awk -F'\t' -v k=$k '$1==k {print $3}' "$Q/api.tsv")"
+  done
+else
+  log "API queries failed: $(cat "$Q/api.err")"
+fi
+
 # agreement checks (flowlake's answer is the reference; outputs normalised to "key,value" lines)
 ag() { put "agree_$1" "$2"; log "agree $1: $2"; }
 fa=$(tail -1 "$Q/a_flowlake.out"); na=$(tr -d ' ' < "$Q/a_nfdump.out")
@@ -497,6 +512,12 @@ pass() { [ "$(calc "$1")" = 1 ] && echo "**met**" || echo "not met"; }
   echo "| **(b) top-10 sources by bytes ms** | $(get q_b_flowlake_ms) | $(get q_b_nfdump_ms) | $(ratio b) | >= 10x: $(pass "$(ratio b) >= 10") | $(get agree_b) |"
   echo "| **(c) bytes per 5-min bin, dst port 443 ms** | $(get q_c_flowlake_ms) | $(get q_c_nfdump_ms) | $(ratio c) | >= 10x: $(pass "$(ratio c) >= 10") | $(get agree_c) |"
   echo "| **(d) distinct destinations per source, top 10 ms** | $(get q_d_flowlake_ms) | $(get q_d_nfdump_ms) | $(ratio d) | >= 10x: $(pass "$(ratio d) >= 10") | $(get agree_d) |"
+  for k in a b c d; do
+    f=$(get "q_api_${k}_ms"); n=$(get "q_${k}_nfdump_ms")
+    r=-; [ "${f:-0}" -gt 0 ] 2>/dev/null && r=$(fmt1 "$(calc "$n / $f")")
+    t=""; [ $k = a ] && t="< 100 ms: $(pass "${f:-1000000} < 100")" || t=">= 10x: $(pass "$r >= 10")"
+    echo "| ($k) through the HTTP API of a running serve, ms (server execute ms) | ${f:--} ($(get "q_api_${k}_exec_ms")) | $n | $r | $t | |"
+  done
   echo
   echo "Wall time: $(fmt0 "$TOTAL") s for $(get flowlake_sent) flows (calibration $(fmt0 "$FIXED") s);"
   echo "extrapolated to 100 M flows at the same replay rates (replay, compaction, LZ4 rewrite, queries linear in flows): ~$(fmt0 "$(calc "$EST / 60")") min."
