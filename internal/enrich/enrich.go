@@ -53,6 +53,11 @@ type Enricher struct {
 	nets    atomic.Pointer[networks.Table]
 	inv     *inventory.Store
 	ifs     *ifaceStore
+	// comb answers nets and inv together for IPv4 (see combined); rebuilt
+	// under combMu after either changes, used only while it is of the
+	// current versions of both.
+	comb   atomic.Pointer[combined]
+	combMu sync.Mutex
 
 	files  []*watched
 	snmp   *snmp.Poller
@@ -107,6 +112,7 @@ func New(cfg Config) (*Enricher, error) {
 			t, err := networks.Load(p)
 			if err == nil {
 				e.nets.Store(t)
+				e.rebuildCombined()
 			}
 			return err
 		}})
@@ -116,6 +122,7 @@ func New(cfg Config) (*Enricher, error) {
 			es, err := inventory.LoadFile(p)
 			if err == nil {
 				e.inv.Update("file", es, time.Now())
+				e.rebuildCombined()
 			}
 			return err
 		}})
@@ -135,7 +142,10 @@ func New(cfg Config) (*Enricher, error) {
 		}
 		e.vc = vc
 		e.wg.Go(func() {
-			vc.Run(ctx, func(es []inventory.Entry, at time.Time) { e.inv.Update("vcenter", es, at) }, e.log)
+			vc.Run(ctx, func(es []inventory.Entry, at time.Time) {
+				e.inv.Update("vcenter", es, at)
+				e.rebuildCombined()
+			}, e.log)
 		})
 	}
 	if len(cfg.SNMP.Exporters) > 0 {
@@ -168,6 +178,15 @@ func New(cfg Config) (*Enricher, error) {
 		})
 	}
 	return e, nil
+}
+
+// rebuildCombined builds the combined table of the current networks and
+// inventory. Holding combMu while reading both and storing the result
+// keeps a slower rebuild from replacing a newer one.
+func (e *Enricher) rebuildCombined() {
+	e.combMu.Lock()
+	defer e.combMu.Unlock()
+	e.comb.Store(newCombined(e.nets.Load(), e.inv.Snapshot()))
 }
 
 // Reload checks every file source now and reloads those that changed. It
@@ -235,172 +254,195 @@ func (e *Enricher) LearnInterfaces(ifs []flow.Interface) {
 // Enrich fills the enrichment columns of every flow of b in place. Columns an
 // input already filled (cloud logs give VM and subnet names) are kept.
 //
-// It works in two passes: the first only searches (networks, inventory,
-// GeoIP; for IPv6 addresses networks only) and notes positions, the second
-// reads what they point to and fills the columns. Each search is a few
-// dependent loads that mostly miss the cache with large tables; in a tight
-// loop of searches the processor overlaps the misses of successive flows,
-// where one long loop body per flow leaves it waiting on each in turn
-// (a sixth to a half less time per flow with every source enabled, see
-// BenchmarkEnrichPaths).
+// It goes over the batch three times: once per address column, doing every
+// look-up of that end (networks, inventory, GeoIP; for IPv4 networks and
+// inventory in one look-up when both are loaded, see combined) and writing
+// its columns, then once per flow for exporter, interfaces, flow type and
+// service. Each look-up is a few dependent loads that mostly miss the cache
+// with large tables; in a tight loop over one column the processor
+// overlaps the misses of successive flows, where one long loop body per
+// flow leaves it waiting on each in turn: with every source enabled this
+// typically takes a third to a half of the time per flow of the per-flow
+// loop (BenchmarkEnrichPaths).
 func (e *Enricher) Enrich(b *flow.Batch) {
 	n := b.Len()
 	if n == 0 {
 		return
 	}
-	country, asn, nets := e.country.Load(), e.asn.Load(), e.nets.Load()
-	inv := e.inv.Snapshot()
+	src := sources{country: e.country.Load(), asn: e.asn.Load(), nets: e.nets.Load(), inv: e.inv.Snapshot()}
+	src.withInv = src.inv.Len() > 0
+	if c := e.comb.Load(); c != nil && c.nets == src.nets && c.inv.Same(src.inv) {
+		src.comb = c
+	}
 	ifs := e.ifs.snapshot()
 
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
-	src, dst := sc.hits(n)
-	withInv := inv.Len() > 0
-	sc.sink += search(src, b.SrcAddr[:n], b.SrcAS[:n], b.SrcVM[:n], country, asn, nets, inv, withInv)
-	sc.sink += search(dst, b.DstAddr[:n], b.DstAS[:n], b.DstVM[:n], country, asn, nets, inv, withInv)
+	se, de := sc.ends(n)
+	ts, tr := b.TimeStart[:n], b.TimeReceived[:n]
+	src.end(se, ts, tr, endCols{b.SrcAddr[:n], b.SrcCountry[:n], b.SrcAS[:n], b.SrcASName[:n], b.SrcNet[:n], b.SrcSite[:n], b.SrcSubnet[:n], b.SrcVM[:n], b.SrcHost[:n]})
+	src.end(de, ts, tr, endCols{b.DstAddr[:n], b.DstCountry[:n], b.DstAS[:n], b.DstASName[:n], b.DstNet[:n], b.DstSite[:n], b.DstSubnet[:n], b.DstVM[:n], b.DstHost[:n]})
 
 	var lastExp flow.Addr
 	lastX := ifs.exporter(lastExp)
+	expAddr, expName := b.ExporterAddr[:n], b.ExporterName[:n]
+	inIf, outIf, inName, outName := b.InIf[:n], b.OutIf[:n], b.InIfName[:n], b.OutIfName[:n]
+	ft, svc, proto, sp, dp := b.FlowType[:n], b.Service[:n], b.Proto[:n], b.SrcPort[:n], b.DstPort[:n]
 	for i := range n {
 		// Exporter and interfaces: batches mostly come from one exporter.
-		exp := b.ExporterAddr[i]
-		if exp != lastExp {
-			lastExp, lastX = exp, ifs.exporter(exp)
+		if exp := &expAddr[i]; *exp != lastExp {
+			lastExp, lastX = *exp, ifs.exporter(*exp)
 		}
-		if b.ExporterName[i] == "" {
-			b.ExporterName[i] = lastX.name
+		if expName[i] == "" {
+			expName[i] = lastX.name
 		}
-		if b.InIfName[i] == "" && b.InIf[i] != 0 {
-			b.InIfName[i] = ifs.ifName(lastX, exp, b.InIf[i])
+		if inName[i] == "" && inIf[i] != 0 {
+			inName[i] = ifs.ifName(lastX, lastExp, inIf[i])
 		}
-		if b.OutIfName[i] == "" && b.OutIf[i] != 0 {
-			b.OutIfName[i] = ifs.ifName(lastX, exp, b.OutIf[i])
+		if outName[i] == "" && outIf[i] != 0 {
+			outName[i] = ifs.ifName(lastX, lastExp, outIf[i])
 		}
-
-		t := b.TimeStart[i]
-		if t == 0 {
-			t = b.TimeReceived[i]
+		if ft[i] == flow.FlowTypeUnknown {
+			s, d := se[i], de[i]
+			ft[i] = classify.FlowTypeCode(s.code, d.code, s.site == d.site)
 		}
-		var s, d classify.End
-		if h := &src[i]; h.v4 || h.v6 {
-			s = fill(h, &b.SrcAddr[i], t, country, asn, nets, inv,
-				&b.SrcCountry[i], &b.SrcAS[i], &b.SrcASName[i], &b.SrcNet[i], &b.SrcSite[i], &b.SrcSubnet[i], &b.SrcVM[i], &b.SrcHost[i])
-		}
-		if h := &dst[i]; h.v4 || h.v6 {
-			d = fill(h, &b.DstAddr[i], t, country, asn, nets, inv,
-				&b.DstCountry[i], &b.DstAS[i], &b.DstASName[i], &b.DstNet[i], &b.DstSite[i], &b.DstSubnet[i], &b.DstVM[i], &b.DstHost[i])
-		}
-		if b.FlowType[i] == flow.FlowTypeUnknown {
-			b.FlowType[i] = classify.FlowType(s, d)
-		}
-		if b.Service[i] == "" {
-			b.Service[i] = services.Of(b.Proto[i], b.SrcPort[i], b.DstPort[i])
+		if svc[i] == "" {
+			svc[i] = services.Of(proto[i], sp[i], dp[i])
 		}
 	}
 	flowsEnriched.Add(float64(n))
 }
 
-// hit is what the search pass found for one address: positions for the
-// sources' At methods, -1 for none.
-type hit struct {
-	net, inv, country, asn int32
-	class                  classify.Class
-	v4, v6                 bool // neither: absent address
+// sources are the enrichment sources as one batch sees them.
+type sources struct {
+	country, asn *geo.DB
+	nets         *networks.Table
+	inv          inventory.Snapshot
+	withInv      bool
+	comb         *combined // of nets and inv, or nil
 }
 
-// scratch holds the search results of one batch; pooled, as batches come
-// one after another and the results are only needed while filling.
+// endCols are the columns of one end of the flows of a batch.
+type endCols struct {
+	addr                                []flow.Addr
+	ctry                                []string
+	as                                  []uint32
+	asName, net, site, subnet, vm, host []string
+}
+
+// end is how classification sees one end of a flow: its class and whether
+// a network holds it, and that network's site.
+type end struct {
+	site uint32 // networks.Names.SiteID, 0 when not known
+	code classify.EndCode
+}
+
+// scratch holds the ends of the flows of one batch; pooled, as batches come
+// one after another and the ends are only needed until the flow pass.
 type scratch struct {
-	buf  []hit
-	sink int64 // see search
+	buf []end
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
-func (sc *scratch) hits(n int) (src, dst []hit) {
+func (sc *scratch) ends(n int) (src, dst []end) {
 	if cap(sc.buf) < 2*n {
-		sc.buf = make([]hit, 2*n)
+		sc.buf = make([]end, 2*n)
 	}
 	return sc.buf[:n], sc.buf[n : 2*n]
 }
 
-// search is the search pass over one address column. It reads the AS and VM
-// columns only to skip searches whose result fill would not use. It also
-// reads the network and inventory entries found, for fill to find them in
-// cache (Go has no prefetch instruction): the sum it returns only keeps the
-// compiler from dropping those reads.
-func search(hits []hit, addrs []flow.Addr, as []uint32, vm []string, country, asn *geo.DB, nets *networks.Table, inv inventory.Snapshot, withInv bool) (sink int64) {
-	for i := range hits {
-		h := &hits[i]
+// end fills the columns c of one end of every flow and notes in ends how
+// classification sees each. ts and tr are the flows' start and receive
+// times: a VM gets its name as of the start (or, without one, receipt).
+// The loop body is kept short for IPv4 (the common case, whose look-ups
+// take the four bytes as they are); IPv6 goes through end6.
+func (src *sources) end(ends []end, ts, tr []int64, c endCols) {
+	addrs := c.addr
+	ctry, as, asName, net, site, subnet, vm, host := c.ctry[:len(addrs)], c.as[:len(addrs)], c.asName[:len(addrs)], c.net[:len(addrs)], c.site[:len(addrs)], c.subnet[:len(addrs)], c.vm[:len(addrs)], c.host[:len(addrs)]
+	ends = ends[:len(addrs)]
+	ts, tr = ts[:len(addrs)], tr[:len(addrs)]
+	nets, inv, withInv, comb := src.nets, src.inv, src.withInv, src.comb
+	for i := range addrs {
 		a := &addrs[i]
 		if !is4(a) {
-			// IPv6: only the networks search, the costly one (a walk
-			// down bart's trie); fill does the rest.
-			*h = hit{net: -1, inv: -1, country: -1, asn: -1}
-			if !a.IsZero() {
-				h.v6, h.class = true, classify.FlowAddrClass(*a)
-				if h.net = nets.Index6(a.Netip()); h.net >= 0 {
-					sink += int64(len(nets.NamesAt(h.net).Site))
-				}
-			}
+			ends[i] = src.end6(a, ts[i], tr[i], &ctry[i], &as[i], &asName[i], &net[i], &site[i], &subnet[i], &vm[i], &host[i])
 			continue
 		}
 		a4 := [4]byte(a[12:])
-		c := classify.Class4(a4)
-		*h = hit{net: nets.Index4(a4), inv: -1, country: -1, asn: -1, class: c, v4: true}
-		if h.net >= 0 {
-			sink += int64(len(nets.NamesAt(h.net).Site))
-		}
-		if withInv && vm[i] == "" {
-			if h.inv = inv.Find4(a4); h.inv >= 0 {
-				sink += inv.Prefetch4(h.inv)
+		cl := classify.Class4(a4)
+		ed := end{code: classify.EndCode(cl)}
+		var j, k int32 // network and inventory positions
+		if comb != nil {
+			j, k = comb.find4(a4)
+		} else {
+			j, k = nets.Index4(a4), -1
+			if withInv && vm[i] == "" {
+				k = inv.Find4(a4)
 			}
 		}
-		if c == classify.Public {
-			h.country = country.Index4(a4)
-			if as[i] == 0 {
-				h.asn = asn.Index4(a4)
+		if j >= 0 {
+			nw := nets.NamesAt(j)
+			ed = end{code: ed.code | classify.KnownBit, site: nw.SiteID}
+			net[i], site[i] = nw.Name, nw.Site
+			if subnet[i] == "" {
+				subnet[i] = nw.Subnet
 			}
+		}
+		ends[i] = ed
+		if k >= 0 && vm[i] == "" {
+			t := ts[i]
+			if t == 0 {
+				t = tr[i]
+			}
+			if name, hst, ok := inv.Names4(k, t); ok {
+				vm[i], host[i] = name, hst
+			}
+		}
+		if cl == classify.Public {
+			src.geo4(a4, &ctry[i], &as[i], &asName[i])
 		}
 	}
-	return sink
 }
 
-// fill is the filling pass for one address, given what search found: it
-// sets the columns of one end of a flow and returns how classification
-// sees that end. IPv6 addresses, rarer, do their GeoIP and inventory
-// look-ups here.
-func fill(h *hit, a *flow.Addr, t int64, country, asn *geo.DB, nets *networks.Table, inv inventory.Snapshot,
-	ctry *string, as *uint32, asName, net, site, subnet, vm, host *string) classify.End {
-	end := classify.End{Class: h.class}
-	if h.v6 {
-		ip := a.Netip()
-		if h.class == classify.Public {
-			if country != nil {
-				if g := country.Lookup(ip); g != nil && g.Country != "" {
-					*ctry = g.Country
-				}
-			}
-			if asn != nil {
-				if *as == 0 {
-					if g := asn.Lookup(ip); g != nil {
-						*as, *asName = g.ASN, g.ASName
-					}
-				} else {
-					*asName = asn.ASName(*as)
-				}
-			}
-		}
-	} else if h.class == classify.Public {
-		if h.country >= 0 {
-			if g := country.At(h.country); g.Country != "" {
+// geo4 fills the GeoIP columns of one end with the public IPv4 address a.
+func (src *sources) geo4(a [4]byte, ctry *string, as *uint32, asName *string) {
+	if country := src.country; country != nil {
+		if j := country.Index4(a); j >= 0 {
+			if g := country.At(j); g.Country != "" {
 				*ctry = g.Country
 			}
 		}
-		if asn != nil {
+	}
+	if asn := src.asn; asn != nil {
+		if *as == 0 {
+			if j := asn.Index4(a); j >= 0 {
+				g := asn.At(j)
+				*as, *asName = g.ASN, g.ASName
+			}
+		} else {
+			*asName = asn.ASName(*as)
+		}
+	}
+}
+
+// end6 is the body of end for an IPv6 (or absent) address.
+func (src *sources) end6(a *flow.Addr, ts, tr int64, ctry *string, as *uint32, asName, net, site, subnet, vm, host *string) end {
+	if a.IsZero() {
+		return end{}
+	}
+	cl := classify.FlowAddrClass(*a)
+	ed := end{code: classify.EndCode(cl)}
+	if cl == classify.Public {
+		ip := a.Netip()
+		if country := src.country; country != nil {
+			if g := country.Lookup(ip); g != nil && g.Country != "" {
+				*ctry = g.Country
+			}
+		}
+		if asn := src.asn; asn != nil {
 			if *as == 0 {
-				if h.asn >= 0 {
-					g := asn.At(h.asn)
+				if g := asn.Lookup(ip); g != nil {
 					*as, *asName = g.ASN, g.ASName
 				}
 			} else {
@@ -408,26 +450,26 @@ func fill(h *hit, a *flow.Addr, t int64, country, asn *geo.DB, nets *networks.Ta
 			}
 		}
 	}
-	if h.net >= 0 {
-		nw := nets.NamesAt(h.net)
-		end.Known, end.Site = true, nw.Site
+	if j := src.nets.Index16(*a); j >= 0 {
+		nw := src.nets.NamesAt(j)
+		ed = end{code: ed.code | classify.KnownBit, site: nw.SiteID}
 		*net, *site = nw.Name, nw.Site
 		if *subnet == "" {
 			*subnet = nw.Subnet
 		}
 	}
-	if h.v6 {
-		if *vm == "" && inv.Len() > 0 {
-			if v := inv.Lookup(*a, t); v != nil {
-				*vm, *host = v.Name, v.Host
+	if *vm == "" && src.withInv {
+		t := ts
+		if t == 0 {
+			t = tr
+		}
+		if j := src.inv.Find16(*a); j >= 0 {
+			if name, hst, ok := src.inv.Names4(j, t); ok {
+				*vm, *host = name, hst
 			}
 		}
-	} else if h.inv >= 0 && *vm == "" {
-		if name, hst, ok := inv.Names4(h.inv, t); ok {
-			*vm, *host = name, hst
-		}
 	}
-	return end
+	return ed
 }
 
 // is4 is flow.Addr.Is4 in two word compares.

@@ -82,6 +82,15 @@ func FlowType(src, dst End) uint8 {
 // common case) decided on the bytes without building a netip.Addr.
 func FlowAddrClass(a flow.Addr) Class {
 	if !a.Is4() {
+		// IPv6 outside ::/8 and fc00::/6 is global unicast (ULA fc00::/7,
+		// link-local fe80::/10 and multicast ff00::/8 are all in the
+		// latter; loopback and unspecified in the former).
+		switch b0 := a[0]; {
+		case b0 != 0 && b0 < 0xfc:
+			return Public
+		case b0 == 0xfc || b0 == 0xfd:
+			return Private
+		}
 		return AddrClass(a.Netip())
 	}
 	b0, b1 := a[12], a[13]
@@ -127,4 +136,47 @@ func init() {
 // Class4 is FlowAddrClass for the IPv4 address a.
 func Class4(a [4]byte) Class {
 	return class4Rows[class4Row[a[0]]][a[1]]
+}
+
+// EndCode packs what FlowType needs of one end besides its site: the Class
+// in bits 0-1 and Known in bit 2. The flow path compares sites by number
+// (see networks.Names.SiteID) and classifies with one table load instead of
+// FlowType's branches, which mispredict on random traffic.
+type EndCode uint8
+
+// KnownBit is the Known flag of an EndCode.
+const KnownBit EndCode = 1 << 2
+
+// Code returns the EndCode of a class, known or not.
+func Code(c Class, known bool) EndCode {
+	if known {
+		return EndCode(c) | KnownBit
+	}
+	return EndCode(c)
+}
+
+// flowTypes is FlowType by src code | dst code<<3 | same site<<6.
+var flowTypes [128]uint8
+
+func init() {
+	for i := range flowTypes {
+		src, dst, same := EndCode(i&7), EndCode(i>>3&7), i>>6 == 1
+		s := End{Known: src&KnownBit != 0, Class: Class(src & 3), Site: "a"}
+		d := End{Known: dst&KnownBit != 0, Class: Class(dst & 3), Site: "b"}
+		if same {
+			d.Site = s.Site
+		}
+		flowTypes[i] = FlowType(s, d)
+	}
+}
+
+// FlowTypeCode is FlowType for two ends given by their codes, sameSite
+// telling whether their sites are equal (it only matters when both are
+// known).
+func FlowTypeCode(src, dst EndCode, sameSite bool) uint8 {
+	i := uint(src&7) | uint(dst&7)<<3
+	if sameSite {
+		i |= 1 << 6
+	}
+	return flowTypes[i]
 }

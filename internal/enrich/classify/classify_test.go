@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 
@@ -81,6 +82,57 @@ func TestClass4(t *testing.T) {
 		"100.128.0.1": Public, "8.8.8.8": Public, "0.1.2.3": Other, "224.0.0.1": Other, "255.255.255.255": Other, "169.254.1.1": Private} {
 		if got := Class4(netip.MustParseAddr(s).As4()); got != want {
 			t.Errorf("%s: got %d, want %d", s, got, want)
+		}
+	}
+}
+
+// TestFlowTypeCode checks the table against FlowType on every combination
+// of classes, known flags and sites.
+func TestFlowTypeCode(t *testing.T) {
+	sites := []string{"", "paris", "lyon"}
+	for _, sc := range []Class{Other, Private, Public} {
+		for _, dc := range []Class{Other, Private, Public} {
+			for _, sk := range []bool{false, true} {
+				for _, dk := range []bool{false, true} {
+					for _, ss := range sites {
+						for _, ds := range sites {
+							s, d := End{Known: sk, Site: ss, Class: sc}, End{Known: dk, Site: ds, Class: dc}
+							if !sk {
+								s.Site = ""
+							}
+							if !dk {
+								d.Site = ""
+							}
+							want := FlowType(s, d)
+							if got := FlowTypeCode(Code(sc, sk), Code(dc, dk), s.Site == d.Site); got != want {
+								t.Fatalf("%+v %+v: FlowTypeCode %d, FlowType %d", s, d, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestFlowAddrClass6Agrees checks the IPv6 fast path against netip's rules
+// on random addresses of every first byte.
+func TestFlowAddrClass6Agrees(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for b0 := range 256 {
+		for range 200 {
+			var b [16]byte
+			for i := range b {
+				b[i] = byte(rng.IntN(256))
+			}
+			b[0] = byte(b0)
+			if rng.IntN(4) == 0 {
+				clear(b[1:15]) // ::1, ::, fe80::1 and the like
+			}
+			a := netip.AddrFrom16(b)
+			if got, want := FlowAddrClass(flow.AddrFromNetip(a)), AddrClass(a); got != want {
+				t.Fatalf("%v: FlowAddrClass %d, AddrClass %d", a, got, want)
+			}
 		}
 	}
 }

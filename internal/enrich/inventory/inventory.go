@@ -123,8 +123,14 @@ func (s *Store) Snapshot() Snapshot { return *s.snap.Load() }
 // the first observation gets the first version: the address was most likely
 // already called that before flowlake first asked.
 func (sn Snapshot) Lookup(addr flow.Addr, t int64) *Version {
-	if addr.Is4() && sn.v4 != nil {
-		return at(sn.v4.get(binary.BigEndian.Uint32(addr[12:])), t)
+	if sn.v4 != nil {
+		if addr.Is4() {
+			return at(sn.v4.get(binary.BigEndian.Uint32(addr[12:])), t)
+		}
+		if i := sn.v4.find16(addr); i >= 0 {
+			return at(sn.v4.vers[i], t)
+		}
+		return nil
 	}
 	return at(sn.m[addr], t)
 }
@@ -148,12 +154,40 @@ func (sn Snapshot) Find4(a [4]byte) int32 {
 	return sn.v4.find(binary.BigEndian.Uint32(a[:]))
 }
 
+// Find16 is Find4 for an IPv6 address (not IPv4-mapped: IPv4 addresses
+// are not searched).
+func (sn Snapshot) Find16(a flow.Addr) int32 {
+	if sn.v4 == nil {
+		return -1
+	}
+	return sn.v4.find16(a)
+}
+
+// Each4 calls f with every IPv4 address of the snapshot and its position
+// (as Find4 gives it), for tables that answer more than the inventory in
+// one look-up.
+func (sn Snapshot) Each4(f func(a [4]byte, i int32)) {
+	if sn.v4 == nil {
+		return
+	}
+	for _, s := range sn.v4.slots {
+		if s != 0 {
+			var a [4]byte
+			binary.BigEndian.PutUint32(a[:], uint32(s>>32))
+			f(a, int32(uint32(s))-1)
+		}
+	}
+}
+
+// Same tells whether sn and o are the same snapshot.
+func (sn Snapshot) Same(o Snapshot) bool { return sn.v4 == o.v4 }
+
 // At returns the version valid at t of the address at position i (from
-// Find4, not -1).
+// Find4 or Find16, not -1).
 func (sn Snapshot) At(i int32, t int64) *Version { return at(sn.v4.vers[i], t) }
 
 // Names4 returns the VM and host names valid at t of the address at
-// position i (from Find4, not -1), and false when no version is: At
+// position i (from Find4 or Find16, not -1), and false when no version is: At
 // without following pointers for the common case of a flow newer than the
 // address's last change.
 func (sn Snapshot) Names4(i int32, t int64) (name, host string, ok bool) {
@@ -205,11 +239,22 @@ func (sn Snapshot) Len() int { return len(sn.m) }
 // probing), small enough to stay in cache where a map of 16-byte keys and
 // slice headers is not, and most flow addresses are not in the inventory,
 // so the common answer is a miss found in one probe.
+//
+// It also indexes the IPv6 addresses (slots6), in the same vers and last,
+// so that they need no map probe either.
 type index4 struct {
-	slots []uint64 // addr<<32 | (position in vers)+1; 0 = empty
-	shift uint
-	vers  [][]*Version
-	last  []lastVersion // of each vers element
+	slots  []uint64 // addr<<32 | (position in vers)+1; 0 = empty
+	shift  uint
+	slots6 []slot6 // half empty at most, linear probing
+	shift6 uint
+	vers   [][]*Version
+	last   []lastVersion // of each vers element
+}
+
+// slot6 is one IPv6 address of an index4 and its position+1 (0: empty).
+type slot6 struct {
+	hi, lo uint64
+	pos    int32
 }
 
 // lastVersion is the latest version of an address, packed for the flow
@@ -232,16 +277,28 @@ func newIndex4(m map[flow.Addr][]*Version) *index4 {
 	for 1<<bits < 2*n {
 		bits++
 	}
-	x := &index4{slots: make([]uint64, 1<<bits), shift: 32 - bits, vers: make([][]*Version, 0, n), last: make([]lastVersion, 0, n)}
-	mask := uint32(len(x.slots) - 1)
+	bits6 := uint(4)
+	for 1<<bits6 < 2*(len(m)-n) {
+		bits6++
+	}
+	x := &index4{slots: make([]uint64, 1<<bits), shift: 32 - bits, slots6: make([]slot6, 1<<bits6), shift6: 64 - bits6,
+		vers: make([][]*Version, 0, len(m)), last: make([]lastVersion, 0, len(m))}
+	mask, mask6 := uint32(len(x.slots)-1), uint64(len(x.slots6)-1)
 	for k, vs := range m {
-		if !k.Is4() {
-			continue
-		}
-		a := binary.BigEndian.Uint32(k[12:])
-		h := hash4(a, x.shift)
-		for x.slots[h] != 0 {
-			h = (h + 1) & mask
+		if k.Is4() {
+			a := binary.BigEndian.Uint32(k[12:])
+			h := hash4(a, x.shift)
+			for x.slots[h] != 0 {
+				h = (h + 1) & mask
+			}
+			x.slots[h] = uint64(a)<<32 | uint64(len(x.vers)+1)
+		} else {
+			hi, lo := binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:])
+			h := hash16(hi, lo, x.shift6)
+			for x.slots6[h].pos != 0 {
+				h = (h + 1) & mask6
+			}
+			x.slots6[h] = slot6{hi: hi, lo: lo, pos: int32(len(x.vers) + 1)}
 		}
 		x.vers = append(x.vers, vs)
 		var lv lastVersion
@@ -253,9 +310,28 @@ func newIndex4(m map[flow.Addr][]*Version) *index4 {
 			lv = lastVersion{from: math.MinInt64, to: math.MinInt64}
 		}
 		x.last = append(x.last, lv)
-		x.slots[h] = uint64(a)<<32 | uint64(len(x.vers))
 	}
 	return x
+}
+
+// hash16 hashes an IPv6 address to shift bits from the top.
+func hash16(hi, lo uint64, shift uint) uint64 {
+	return ((hi ^ (lo * 0x9e3779b97f4a7c15)) * 0xff51afd7ed558ccd) >> shift
+}
+
+// find16 returns the position of the IPv6 address a in vers, or -1.
+func (x *index4) find16(a flow.Addr) int32 {
+	hi, lo := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])
+	mask := uint64(len(x.slots6) - 1)
+	for h := hash16(hi, lo, x.shift6); ; h = (h + 1) & mask {
+		s := &x.slots6[h]
+		if s.pos == 0 {
+			return -1
+		}
+		if s.hi == hi && s.lo == lo {
+			return s.pos - 1
+		}
+	}
 }
 
 // hash4 is Fibonacci hashing: consecutive addresses (a subnet's hosts)

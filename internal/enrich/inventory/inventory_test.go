@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/flowlake/flowlake/internal/flow"
 )
@@ -187,5 +188,79 @@ func TestIPv4IndexAgreesWithMap(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestIPv6IndexAgreesWithMap is TestIPv4IndexAgreesWithMap for IPv6
+// addresses (Lookup, Find16 with At and Names4), with IPv4 ones in the same
+// store.
+func TestIPv6IndexAgreesWithMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	s := NewStore()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var addrs []netip.Addr
+	for i := range 500 {
+		addrs = append(addrs, netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i >> 8), byte(i), 15: 1}))
+		addrs = append(addrs, netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}))
+	}
+	addrs = append(addrs, netip.MustParseAddr("::1"), netip.MustParseAddr("fe80::1"))
+	var times []int64
+	for step := range 8 {
+		at := t0.Add(time.Duration(step) * time.Hour)
+		times = append(times, at.UnixNano())
+		for _, src := range []string{"file", "vcenter"} {
+			var es []Entry
+			for _, a := range addrs {
+				if rng.IntN(4) == 0 {
+					continue
+				}
+				es = append(es, Entry{Addr: a, Name: fmt.Sprintf("vm-%d", rng.IntN(3)), Host: src})
+			}
+			s.Update(src, es, at)
+		}
+	}
+	sn := s.Snapshot()
+	found := 0
+	for _, a := range append(addrs, netip.MustParseAddr("2001:db8::9"), netip.MustParseAddr("::")) {
+		if a.Is4() {
+			continue
+		}
+		k := flow.AddrFromNetip(a)
+		i := sn.Find16(k)
+		if (i < 0) != (len(sn.m[k]) == 0) {
+			t.Fatalf("%v: Find16 %d with %d versions", a, i, len(sn.m[k]))
+		}
+		if i >= 0 {
+			found++
+		}
+		for _, tt := range times {
+			for _, ft := range []int64{tt - 1, tt, tt + 1, times[0] - int64(time.Hour), times[len(times)-1] + int64(time.Hour)} {
+				want := at(sn.m[k], ft)
+				if got := sn.Lookup(k, ft); got != want {
+					t.Fatalf("%v at %d: Lookup %+v, want %+v", a, ft, got, want)
+				}
+				if i < 0 {
+					continue
+				}
+				if got := sn.At(i, ft); got != want {
+					t.Fatalf("%v at %d: At %+v, want %+v", a, ft, got, want)
+				}
+				name, host, ok := sn.Names4(i, ft)
+				if ok != (want != nil) || (ok && (name != want.Name || host != want.Host)) {
+					t.Fatalf("%v at %d: Names4 %q %q %v, want %+v", a, ft, name, host, ok, want)
+				}
+			}
+		}
+	}
+	if found < 400 {
+		t.Errorf("only %d IPv6 addresses found", found)
+	}
+}
+
+// TestLastVersionSize keeps lastVersion at one cache line (see its
+// comment).
+func TestLastVersionSize(t *testing.T) {
+	if n := unsafe.Sizeof(lastVersion{}); n != 64 {
+		t.Errorf("lastVersion is %d bytes, want 64", n)
 	}
 }

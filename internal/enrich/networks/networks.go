@@ -45,7 +45,9 @@ type Table struct {
 	// IPv6 ones) turns positions back into networks.
 	v4      *lpm4.Table
 	v6      bart.Fast[int32]
+	v6h     *hash6 // the IPv6 prefixes when they use few lengths (else nil: v6 answers)
 	v4nets  []*Network
+	n4      int                // IPv4 networks: the first n4 of v4nets
 	v4names []Names            // the names of v4nets, packed for the flow path
 	v4idx   map[*Network]int32 // position in v4nets, for Index4 without v4
 
@@ -107,10 +109,45 @@ func (t *Table) Index6(ip netip.Addr) int32 {
 	if t == nil {
 		return -1
 	}
+	if t.v6h != nil {
+		if !ip.Is6() {
+			return -1 // the trie of IPv6 prefixes holds no IPv4 address
+		}
+		return t.v6h.lookup(ip.As16())
+	}
 	if i, ok := t.v6.Lookup(ip); ok {
 		return i
 	}
 	return -1
+}
+
+// Index16 is Index6 for an IPv6 address as 16 bytes (not IPv4-mapped: the
+// IPv4 networks are not searched).
+func (t *Table) Index16(a [16]byte) int32 {
+	if t == nil {
+		return -1
+	}
+	if t.v6h != nil {
+		return t.v6h.lookup(a)
+	}
+	if i, ok := t.v6.Lookup(netip.AddrFrom16(a)); ok {
+		return i
+	}
+	return -1
+}
+
+// Entries4 returns the IPv4 prefixes of the table with their positions
+// (as Index4 gives them) as values, for tables that answer more than the
+// networks in one look-up.
+func (t *Table) Entries4() []lpm4.Entry {
+	if t == nil {
+		return nil
+	}
+	es := make([]lpm4.Entry, t.n4)
+	for i, n := range t.v4nets[:t.n4] {
+		es[i] = lpm4.Entry{Prefix: n.Prefix, Value: uint32(i)}
+	}
+	return es
 }
 
 // At returns the network at position i (from Index4 or Index6, not -1).
@@ -121,7 +158,10 @@ func (t *Table) At(i int32) *Network { return t.v4nets[i] }
 // miss per flow end with large tables, and a straddling element costs two).
 type Names struct {
 	Name, Site, Subnet string
-	_                  [16]byte
+	// SiteID numbers the distinct sites of the table: equal IDs, equal
+	// sites, so classification compares two integers.
+	SiteID uint32
+	_      [12]byte
 }
 
 // NamesAt returns the names of the network at position i (from Index4 or
@@ -138,13 +178,29 @@ func (t *Table) finish() *Table {
 		es = append(es, lpm4.Entry{Prefix: p, Value: uint32(len(t.v4nets))})
 		t.v4nets = append(t.v4nets, n)
 	}
+	t.n4 = len(t.v4nets)
+	var (
+		addrs6 [][16]byte
+		lens6  []uint8
+		vals6  []int32
+	)
 	for p, n := range t.lpm.All6() {
 		t.v6.Insert(p, int32(len(t.v4nets)))
+		addrs6 = append(addrs6, p.Addr().As16())
+		lens6 = append(lens6, uint8(p.Bits()))
+		vals6 = append(vals6, int32(len(t.v4nets)))
 		t.v4nets = append(t.v4nets, n)
 	}
+	t.v6h = newHash6(addrs6, lens6, vals6)
 	t.v4names = make([]Names, len(t.v4nets))
+	sites := map[string]uint32{}
 	for i, n := range t.v4nets {
-		t.v4names[i] = Names{Name: n.Name, Site: n.Site, Subnet: n.Subnet}
+		id, ok := sites[n.Site]
+		if !ok {
+			id = uint32(len(sites))
+			sites[n.Site] = id
+		}
+		t.v4names[i] = Names{Name: n.Name, Site: n.Site, Subnet: n.Subnet, SiteID: id}
 	}
 	v4, err := lpm4.Build(es)
 	if err != nil {

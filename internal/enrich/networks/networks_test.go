@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/flowlake/flowlake/internal/enrich/srcfile"
 )
@@ -163,7 +164,7 @@ func TestIPv4TableAgreesWithTrie(t *testing.T) {
 		switch {
 		case want == nil && i != -1:
 			t.Fatalf("%v: Index4 %d, want -1", netip.AddrFrom4(a), i)
-		case want != nil && (i < 0 || tab.At(i) != want || *tab.NamesAt(i) != Names{Name: want.Name, Site: want.Site, Subnet: want.Subnet}):
+		case want != nil && (i < 0 || tab.At(i) != want || !sameNames(tab.NamesAt(i), want)):
 			t.Fatalf("%v: Index4 %d does not give %v", netip.AddrFrom4(a), i, want)
 		}
 	}
@@ -193,5 +194,85 @@ func TestIndex6AgreesWithTrie(t *testing.T) {
 	}
 	if i := tab.Index4([4]byte{10, 1, 2, 3}); i < 0 || tab.At(i).Name != "v4" {
 		t.Errorf("IPv4 position after IPv6 ones: %d", i)
+	}
+}
+
+// sameNames tells whether nw holds the names of n.
+func sameNames(nw *Names, n *Network) bool {
+	return nw.Name == n.Name && nw.Site == n.Site && nw.Subnet == n.Subnet
+}
+
+// TestSiteIDs checks that site IDs are equal exactly when sites are.
+func TestSiteIDs(t *testing.T) {
+	var nets []*Network
+	for i := range 300 {
+		nets = append(nets, &Network{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 0}), 24), Site: fmt.Sprintf("s%d", i%7)})
+		if i%50 == 0 {
+			nets[len(nets)-1].Site = ""
+		}
+	}
+	tab := New(nets)
+	for i := range tab.v4names {
+		for j := range tab.v4names {
+			a, b := tab.NamesAt(int32(i)), tab.NamesAt(int32(j))
+			if (a.Site == b.Site) != (a.SiteID == b.SiteID) {
+				t.Fatalf("sites %q %q, IDs %d %d", a.Site, b.Site, a.SiteID, b.SiteID)
+			}
+		}
+	}
+}
+
+// TestHash6AgreesWithTrie checks the hash look-up of IPv6 addresses
+// against the trie of networks, with the few prefix lengths it takes
+// (including /0 and /128, and prefixes inside others).
+func TestHash6AgreesWithTrie(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	lens := []int{0, 32, 48, 56, 64, 128}
+	var nets []*Network
+	for i := range 3000 {
+		var b [16]byte
+		b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7] = 0x20, 0x01, 0x0d, 0xb8, byte(rng.IntN(3)), byte(rng.IntN(8)), byte(rng.IntN(4)), byte(rng.IntN(4))
+		b[15] = byte(rng.IntN(4))
+		l := lens[rng.IntN(len(lens))]
+		switch {
+		case i == 0:
+			l = 0
+		case l == 0:
+			l = 48
+		}
+		nets = append(nets, &Network{Prefix: netip.PrefixFrom(netip.AddrFrom16(b), l), Name: fmt.Sprintf("v6-%d", i)})
+	}
+	nets = append(nets, &Network{Prefix: netip.MustParsePrefix("10.0.0.0/8"), Name: "v4"})
+	tab := New(nets)
+	if tab.v6h == nil {
+		t.Fatal("IPv6 hash not built")
+	}
+	for range 50_000 {
+		var b [16]byte
+		b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7] = 0x20, 0x01, 0x0d, 0xb8, byte(rng.IntN(4)), byte(rng.IntN(9)), byte(rng.IntN(5)), byte(rng.IntN(5))
+		b[15] = byte(rng.IntN(5))
+		if rng.IntN(10) == 0 {
+			b[0] = 0xfd
+		}
+		ip := netip.AddrFrom16(b)
+		want, _ := tab.lpm.Lookup(ip)
+		for _, i := range []int32{tab.Index6(ip), tab.Index16(b)} {
+			if (i < 0) != (want == nil) || (i >= 0 && tab.At(i) != want) {
+				t.Fatalf("%v: position %d, trie %+v", ip, i, want)
+			}
+		}
+	}
+	if i := tab.Index6(netip.MustParseAddr("10.1.2.3")); i != -1 {
+		t.Errorf("IPv4 address found among IPv6 networks (::/0): %d", i)
+	}
+	if i := tab.Index4([4]byte{10, 1, 2, 3}); i < 0 || tab.At(i).Name != "v4" {
+		t.Errorf("IPv4 position after IPv6 ones: %d", i)
+	}
+}
+
+// TestNamesSize keeps Names at one cache line (see its comment).
+func TestNamesSize(t *testing.T) {
+	if n := unsafe.Sizeof(Names{}); n != 64 {
+		t.Errorf("Names is %d bytes, want 64", n)
 	}
 }
