@@ -284,6 +284,8 @@ func sizeChanges() map[string]func(v *sizeVariant) {
 			}
 		},
 		"plain=time_received":      func(v *sizeVariant) { v.enc = encWith(v.enc, nil, isNamed("time_received")) },
+		"rowgroup=16Ki":            func(v *sizeVariant) { v.rg = 16 << 10 },
+		"rowgroup=32Ki":            func(v *sizeVariant) { v.rg = 32 << 10 },
 		"rowgroup=64Ki":            func(v *sizeVariant) { v.rg = 64 << 10 },
 		"rowgroup=256Ki":           func(v *sizeVariant) { v.rg = 256 << 10 },
 		"zstd-best=time_start,end": func(v *sizeVariant) { v.best = []string{"time_start", "time_end"} },
