@@ -137,30 +137,12 @@ func FuzzParse(f *testing.F) {
 // Lookup4, Find4 with At and Names4) against the version list of the
 // map, at times before, between and after the updates.
 func TestIPv4IndexAgreesWithMap(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	s := NewStore()
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var addrs []netip.Addr
 	for i := range 500 {
 		addrs = append(addrs, netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}))
 	}
 	addrs = append(addrs, netip.MustParseAddr("0.0.0.0"), netip.MustParseAddr("255.255.255.255"))
-	var times []int64
-	for step := range 12 {
-		at := t0.Add(time.Duration(step) * time.Hour)
-		times = append(times, at.UnixNano())
-		for _, src := range []string{"file", "vcenter"} {
-			var es []Entry
-			for _, a := range addrs {
-				if rng.IntN(4) == 0 {
-					continue // absent this time: its version closes
-				}
-				es = append(es, Entry{Addr: a, Name: fmt.Sprintf("vm-%d", rng.IntN(3)), Host: src})
-			}
-			s.Update(src, es, at)
-		}
-	}
-	sn := s.Snapshot()
+	sn, times := randomHistory(5, addrs, 12)
 	for _, a := range append(addrs, netip.MustParseAddr("10.9.9.9")) {
 		k := flow.AddrFromNetip(a)
 		for _, tt := range times {
@@ -195,31 +177,13 @@ func TestIPv4IndexAgreesWithMap(t *testing.T) {
 // addresses (Lookup, Find16 with At and Names4), with IPv4 ones in the same
 // store.
 func TestIPv6IndexAgreesWithMap(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	s := NewStore()
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var addrs []netip.Addr
 	for i := range 500 {
 		addrs = append(addrs, netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i >> 8), byte(i), 15: 1}))
 		addrs = append(addrs, netip.AddrFrom4([4]byte{10, byte(i >> 8), byte(i), 1}))
 	}
 	addrs = append(addrs, netip.MustParseAddr("::1"), netip.MustParseAddr("fe80::1"))
-	var times []int64
-	for step := range 8 {
-		at := t0.Add(time.Duration(step) * time.Hour)
-		times = append(times, at.UnixNano())
-		for _, src := range []string{"file", "vcenter"} {
-			var es []Entry
-			for _, a := range addrs {
-				if rng.IntN(4) == 0 {
-					continue
-				}
-				es = append(es, Entry{Addr: a, Name: fmt.Sprintf("vm-%d", rng.IntN(3)), Host: src})
-			}
-			s.Update(src, es, at)
-		}
-	}
-	sn := s.Snapshot()
+	sn, times := randomHistory(7, addrs, 8)
 	found := 0
 	for _, a := range append(addrs, netip.MustParseAddr("2001:db8::9"), netip.MustParseAddr("::")) {
 		if a.Is4() {
@@ -263,4 +227,30 @@ func TestLastVersionSize(t *testing.T) {
 	if n := unsafe.Sizeof(lastVersion{}); n != 64 {
 		t.Errorf("lastVersion is %d bytes, want 64", n)
 	}
+}
+
+// randomHistory builds a store whose two sources (file, vcenter) report a
+// random three-quarters of addrs, under random names, at each of steps
+// hourly updates: renames, removals and returns. It returns the snapshot
+// and the update times.
+func randomHistory(seed uint64, addrs []netip.Addr, steps int) (Snapshot, []int64) {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	s := NewStore()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var times []int64
+	for step := range steps {
+		at := t0.Add(time.Duration(step) * time.Hour)
+		times = append(times, at.UnixNano())
+		for _, src := range []string{"file", "vcenter"} {
+			var es []Entry
+			for _, a := range addrs {
+				if rng.IntN(4) == 0 {
+					continue // absent this time: its version closes
+				}
+				es = append(es, Entry{Addr: a, Name: fmt.Sprintf("vm-%d", rng.IntN(3)), Host: src})
+			}
+			s.Update(src, es, at)
+		}
+	}
+	return s.Snapshot(), times
 }
