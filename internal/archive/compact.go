@@ -265,14 +265,22 @@ func (a *Archive) compactGroup(files []FileInfo) (FileInfo, error) {
 	// Size the batch once: growing 67 columns by doubling while reading
 	// cost more CPU than the reading itself.
 	in.Extend(int(rows))
-	in.Truncate(0)
 	var sources []string
+	at := 0
 	for _, f := range files {
-		if err := readFile(f.Path, in); err != nil {
+		n, err := readFileAt(f.Path, in, at)
+		if err != nil {
 			a.m.corrupt.Inc()
 			return FileInfo{}, fmt.Errorf("archive: compact: %w", err)
 		}
+		at += n
 		sources = append(sources, f.rel)
+	}
+	// A file with fewer rows than its catalog entry says: compact what
+	// was read.
+	in.Truncate(at)
+	if at == 0 {
+		return FileInfo{}, fmt.Errorf("archive: compact: the %d files hold no rows", len(files))
 	}
 	if a.compactWriter == nil {
 		a.compactWriter = newFileWriter(writeOptions{

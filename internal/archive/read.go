@@ -76,6 +76,33 @@ func readFile(path string, b *flow.Batch) error {
 		return err
 	}
 	defer f.Close()
+	first := b.Extend(int(pf.NumRows()))
+	if err := readRows(path, pf, b, first); err != nil {
+		b.Truncate(first)
+		return err
+	}
+	return nil
+}
+
+// readFileAt is readFile into rows b already has: the file's rows go to
+// b's rows from at on (which must exist). Compaction sizes its batch once
+// for all its files: extending it file by file zeroed every column again
+// (a fifth of the compaction CPU). It returns the number of rows read.
+func readFileAt(path string, b *flow.Batch, at int) (int, error) {
+	f, pf, err := openParquet(path, false)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n := int(pf.NumRows())
+	if at+n > b.Len() {
+		return 0, fmt.Errorf("%s: %d rows, more than the %d its catalog entry promised", path, n, b.Len()-at)
+	}
+	return n, readRows(path, pf, b, at)
+}
+
+// readRows reads every row group of pf into b's rows from at on.
+func readRows(path string, pf *parquet.File, b *flow.Batch, at int) error {
 	fileCols := map[string]int{}
 	for i, leaf := range pf.Schema().Columns() {
 		if len(leaf) == 1 {
@@ -85,18 +112,17 @@ func readFile(path string, b *flow.Batch) error {
 	vals := make([]parquet.Value, valueChunk)
 	for _, rg := range pf.RowGroups() {
 		n := int(rg.NumRows())
-		first := b.Extend(n)
 		chunks := rg.ColumnChunks()
 		for c, col := range schema.Columns {
 			fi, ok := fileCols[col.Name]
 			if !ok {
 				continue
 			}
-			if err := readColumn(chunks[fi], vals, b, c, first, first+n); err != nil {
-				b.Truncate(first)
+			if err := readColumn(chunks[fi], vals, b, c, at, at+n); err != nil {
 				return fmt.Errorf("%s: column %s: %w", path, col.Name, err)
 			}
 		}
+		at += n
 	}
 	return nil
 }
