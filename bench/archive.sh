@@ -432,7 +432,7 @@ timed b_flowlake "$FQ 'flows | summarize b=sum(bytes) by src_addr | top 10 by b'
 timed b_nfdump "$NQ -s srcip/bytes -n 10 -o csv"
 # (c) bytes per 5-minute bin of time_start for dst port 443
 timed c_flowlake "$FQ 'flows | where dst_port == 443 | summarize b=sum(bytes) by bin(time_start, 5m)'"
-timed c_nfdump "$NQ -o csv 'dst port 443' | awk -F, '\$13 ~ /^[0-9]+\$/ { m = substr(\$1, 15, 2); k = substr(\$1, 1, 14) sprintf(\"%02d\", m - m % 5); b[k] += \$13 } END { for (k in b) print k \",\" b[k] }'"
+timed c_nfdump "$NQ -o csv 'dst port 443' | awk -F, '\$13 ~ /^[0-9]+\$/ { m = substr(\$1, 15, 2); k = substr(\$1, 1, 14) sprintf(\"%02d\", m - m % 5); b[k] += \$13 } END { for (k in b) printf \"%s,%.0f\\n\", k, b[k] }'"
 # (d) distinct destinations per source, top 10 (nfdump: full per-source list kept for the agreement check)
 timed d_flowlake "$FQ 'flows | summarize d=dcount(dst_addr) by src_addr | top 10 by d'"
 timed d_nfdump "$NQ -A srcip,dstip -o csv | awk -F, '\$4 ~ /[0-9a-f]/ && \$4 != \"sa\" { n[\$4]++ } END { for (s in n) print s \",\" n[s] }' | sort -t, -k2,2nr"
