@@ -664,41 +664,32 @@ func (p *parser) expr() (Expr, *Error) {
 }
 
 func (p *parser) orExpr() (Expr, *Error) {
-	l, err := p.andExpr()
+	return p.leftAssoc(p.andExpr, func() bool { return p.isWord("or") })
+}
+
+// leftAssoc parses one left-associative precedence level: operands parsed
+// by next, joined by the operators at reports.
+func (p *parser) leftAssoc(next func() (Expr, *Error), at func() bool) (Expr, *Error) {
+	l, err := next()
 	if err != nil {
 		return nil, err
 	}
-	for p.isWord("or") {
+	for at() {
 		t := p.adv()
 		if err := p.op(t.pos); err != nil {
 			return nil, err
 		}
-		r, err := p.andExpr()
+		r, err := next()
 		if err != nil {
 			return nil, err
 		}
-		l = &Binary{Pos: t.pos, Op: "or", L: l, R: r}
+		l = &Binary{Pos: t.pos, Op: t.text, L: l, R: r}
 	}
 	return l, nil
 }
 
 func (p *parser) andExpr() (Expr, *Error) {
-	l, err := p.cmpExpr()
-	if err != nil {
-		return nil, err
-	}
-	for p.isWord("and") {
-		t := p.adv()
-		if err := p.op(t.pos); err != nil {
-			return nil, err
-		}
-		r, err := p.cmpExpr()
-		if err != nil {
-			return nil, err
-		}
-		l = &Binary{Pos: t.pos, Op: "and", L: l, R: r}
-	}
-	return l, nil
+	return p.leftAssoc(p.cmpExpr, func() bool { return p.isWord("and") })
 }
 
 // stringOps are the word operators between two string expressions.
@@ -816,41 +807,11 @@ func (p *parser) between(x Expr) (Expr, *Error) {
 }
 
 func (p *parser) addExpr() (Expr, *Error) {
-	l, err := p.mulExpr()
-	if err != nil {
-		return nil, err
-	}
-	for p.isOp("+") || p.isOp("-") {
-		t := p.adv()
-		if err := p.op(t.pos); err != nil {
-			return nil, err
-		}
-		r, err := p.mulExpr()
-		if err != nil {
-			return nil, err
-		}
-		l = &Binary{Pos: t.pos, Op: t.text, L: l, R: r}
-	}
-	return l, nil
+	return p.leftAssoc(p.mulExpr, func() bool { return p.isOp("+") || p.isOp("-") })
 }
 
 func (p *parser) mulExpr() (Expr, *Error) {
-	l, err := p.unary()
-	if err != nil {
-		return nil, err
-	}
-	for p.isOp("*") || p.isOp("/") || p.isOp("%") {
-		t := p.adv()
-		if err := p.op(t.pos); err != nil {
-			return nil, err
-		}
-		r, err := p.unary()
-		if err != nil {
-			return nil, err
-		}
-		l = &Binary{Pos: t.pos, Op: t.text, L: l, R: r}
-	}
-	return l, nil
+	return p.leftAssoc(p.unary, func() bool { return p.isOp("*") || p.isOp("/") || p.isOp("%") })
 }
 
 func (p *parser) unary() (Expr, *Error) {
