@@ -125,39 +125,9 @@ func (s *sample) record(format uint32, r []byte) error {
 		s.ethSrc = flow.MACFromBytes(r[4:10])
 		s.ethDst = flow.MACFromBytes(r[12:18])
 	case recIPv4:
-		if len(r) < 32 {
-			return fmt.Errorf("%w: IPv4 data record of %d bytes", ErrMalformed, len(r))
-		}
-		if s.ipRecSeen {
-			return nil
-		}
-		s.ipRecSeen = true
-		p := &s.rec
-		p.ipLen = be.Uint32(r)
-		p.proto = uint8(be.Uint32(r[4:]))
-		p.ipVersion = 4
-		p.src = flow.AddrFrom4([4]byte(r[8:12]))
-		p.dst = flow.AddrFrom4([4]byte(r[12:16]))
-		p.ports(be.Uint32(r[16:]), be.Uint32(r[20:]))
-		p.tcpFlags = uint16(be.Uint32(r[24:]))
-		p.tos = uint8(be.Uint32(r[28:]))
+		return s.ipData(r, 4)
 	case recIPv6:
-		if len(r) < 56 {
-			return fmt.Errorf("%w: IPv6 data record of %d bytes", ErrMalformed, len(r))
-		}
-		if s.ipRecSeen {
-			return nil
-		}
-		s.ipRecSeen = true
-		p := &s.rec
-		p.ipLen = be.Uint32(r)
-		p.proto = uint8(be.Uint32(r[4:]))
-		p.ipVersion = 6
-		p.src = flow.Addr(r[8:24])
-		p.dst = flow.Addr(r[24:40])
-		p.ports(be.Uint32(r[40:]), be.Uint32(r[44:]))
-		p.tcpFlags = uint16(be.Uint32(r[48:]))
-		p.tos = uint8(be.Uint32(r[52:]))
+		return s.ipData(r, 16)
 	case recExtSwitch:
 		if len(r) < 16 {
 			return fmt.Errorf("%w: extended switch record of %d bytes", ErrMalformed, len(r))
@@ -311,4 +281,36 @@ func (s *sample) write(b *flow.Batch, i int, h *header) {
 	b.SrcAS[i], b.DstAS[i] = s.srcAS, s.dstAS
 	b.Packets[i] = uint64(rate)
 	b.Bytes[i] = uint64(length) * uint64(rate)
+}
+
+// ipData reads an IPv4 or IPv6 data record (formats 3 and 4): the same
+// fields around two addresses of w bytes.
+func (s *sample) ipData(r []byte, w int) error {
+	version := uint8(4)
+	if w == 16 {
+		version = 6
+	}
+	if len(r) < 24+2*w {
+		return fmt.Errorf("%w: IPv%d data record of %d bytes", ErrMalformed, version, len(r))
+	}
+	if s.ipRecSeen {
+		return nil
+	}
+	s.ipRecSeen = true
+	p := &s.rec
+	p.ipLen = be.Uint32(r)
+	p.proto = uint8(be.Uint32(r[4:]))
+	p.ipVersion = version
+	if w == 4 {
+		p.src = flow.AddrFrom4([4]byte(r[8:12]))
+		p.dst = flow.AddrFrom4([4]byte(r[12:16]))
+	} else {
+		p.src = flow.Addr(r[8:24])
+		p.dst = flow.Addr(r[24:40])
+	}
+	rest := r[8+2*w:]
+	p.ports(be.Uint32(rest), be.Uint32(rest[4:]))
+	p.tcpFlags = uint16(be.Uint32(rest[8:]))
+	p.tos = uint8(be.Uint32(rest[12:]))
+	return nil
 }
