@@ -326,7 +326,7 @@ func (a *Archive) WriteBatch(b *flow.Batch) error {
 func (a *Archive) encodeLocked(b *flow.Batch) (full bool) {
 	lo, hi := timeRange(b)
 	if hourOf(lo) == hourOf(hi) {
-		return a.appendLocked(hourOf(lo), b)
+		return a.appendLocked(hourOf(lo), b, lo, hi)
 	}
 	// Flows of several hours (late exporters, imports of old logs): each
 	// file stays inside its partition.
@@ -342,15 +342,17 @@ func (a *Archive) encodeLocked(b *flow.Batch) (full bool) {
 	for _, h := range hours {
 		a.part.Truncate(0)
 		a.part.AppendRows(b, idx[h])
-		if a.appendLocked(h, a.part) {
+		plo, phi := timeRange(a.part)
+		if a.appendLocked(h, a.part, plo, phi) {
 			full = true
 		}
 	}
 	return full
 }
 
-// appendLocked encodes b, all of hour, into that hour's stream.
-func (a *Archive) appendLocked(hour int64, b *flow.Batch) (full bool) {
+// appendLocked encodes b, all of hour and spanning [lo, hi] (timeRange),
+// into that hour's stream.
+func (a *Archive) appendLocked(hour int64, b *flow.Batch, lo, hi int64) (full bool) {
 	s := a.streams[hour]
 	if s == nil {
 		if len(a.streams) >= maxStreams {
@@ -366,7 +368,7 @@ func (a *Archive) appendLocked(hour int64, b *flow.Batch) (full bool) {
 	}
 	a.useSeq++
 	s.used = a.useSeq
-	if err := s.append(b); err != nil {
+	if err := s.append(b, lo, hi); err != nil {
 		// Encoding into memory does not fail on bad input (every value of
 		// every column has a Parquet form); this is a bug, and the
 		// stream's flows are lost with it.

@@ -19,10 +19,8 @@ import (
 // included, which the garbage collector had to scan on every cycle: most of
 // the ingest CPU and a 2.5 GB heap at 512 Ki flows per flush).
 type stream struct {
-	hour int64
-	fw   *fileWriter
-	//lint:ignore SA1019 see fileWriter.w
-	w      *parquet.Writer
+	hour   int64
+	fw     *fileWriter // its w writes the open file
 	out    *bytes.Buffer
 	vals   []parquet.Value
 	rows   int
@@ -34,7 +32,6 @@ type stream struct {
 // encodedFile is a finished flush file in memory: written to disk at once,
 // or kept while writing fails.
 type encodedFile struct {
-	hour   int64
 	data   []byte
 	rows   int
 	lo, hi int64
@@ -42,14 +39,16 @@ type encodedFile struct {
 
 func newStream(fw *fileWriter, hour int64) *stream {
 	out := new(bytes.Buffer)
-	return &stream{hour: hour, fw: fw, w: fw.writer(out), out: out, vals: make([]parquet.Value, 0, valueChunk)}
+	fw.writer(out)
+	return &stream{hour: hour, fw: fw, out: out, vals: make([]parquet.Value, 0, valueChunk)}
 }
 
-// append encodes all rows of b (all of the stream's hour). On error the
-// stream is unusable: some columns may hold the rows, others not.
-func (s *stream) append(b *flow.Batch) error {
+// append encodes all rows of b (all of the stream's hour; lo and hi are
+// timeRange(b), which the caller has). On error the stream is unusable:
+// some columns may hold the rows, others not.
+func (s *stream) append(b *flow.Batch, lo, hi int64) error {
 	n := b.Len()
-	cols := s.w.ColumnWriters()
+	cols := s.fw.w.ColumnWriters()
 	for c := range schema.Columns {
 		for lo := 0; lo < n; lo += valueChunk {
 			hi := min(lo+valueChunk, n)
@@ -59,7 +58,6 @@ func (s *stream) append(b *flow.Batch) error {
 			}
 		}
 	}
-	lo, hi := timeRange(b)
 	if s.rows == 0 {
 		s.lo, s.hi = lo, hi
 	} else {
@@ -70,7 +68,7 @@ func (s *stream) append(b *flow.Batch) error {
 	if rg := s.fw.opt.rowGroupRows; rg > 0 && s.rgRows >= rg {
 		// Row groups end at batch boundaries, a batch past the target at
 		// most: the unit of pruning needs no exact size.
-		if err := s.w.Flush(); err != nil {
+		if err := s.fw.w.Flush(); err != nil {
 			return err
 		}
 		s.rgRows = 0
@@ -81,13 +79,13 @@ func (s *stream) append(b *flow.Batch) error {
 // finish closes the file and returns it. The stream's writer may be reused
 // afterwards (fileWriter.writer resets it).
 func (s *stream) finish() (*encodedFile, error) {
-	s.w.SetKeyValueMetadata(metaMinTime, strconv.FormatInt(s.lo, 10))
-	s.w.SetKeyValueMetadata(metaMaxTime, strconv.FormatInt(s.hi, 10))
-	if err := s.w.Close(); err != nil {
+	s.fw.w.SetKeyValueMetadata(metaMinTime, strconv.FormatInt(s.lo, 10))
+	s.fw.w.SetKeyValueMetadata(metaMaxTime, strconv.FormatInt(s.hi, 10))
+	if err := s.fw.w.Close(); err != nil {
 		s.fw.w = nil // a writer that failed half-way is in an unknown state
 		return nil, err
 	}
-	return &encodedFile{hour: s.hour, data: s.out.Bytes(), rows: s.rows, lo: s.lo, hi: s.hi}, nil
+	return &encodedFile{data: s.out.Bytes(), rows: s.rows, lo: s.lo, hi: s.hi}, nil
 }
 
 // writeTo writes the file's bytes.
