@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -63,6 +64,15 @@ type Config struct {
 	// RowGroupRows is the number of rows per Parquet row group (default
 	// 128Ki): the unit of pruning by statistics.
 	RowGroupRows int
+	// SrcBuckets is the most buckets an hour's flows are spread over by
+	// src_addr (SrcBucket; a power of two, default 16; 1: none).
+	SrcBuckets int
+	// BucketRows is the fewest flows a flush file of one bucket should
+	// hold (default 32Ki): after each flush the next flush's bucket count
+	// is the largest power of two, at most SrcBuckets, that the flush's
+	// flows fill to this size, so a slow exporter's hours are not cut into
+	// tiny files.
+	BucketRows int
 
 	// MaxBufferedRows bounds the flows held in memory while writing fails
 	// (default 2*FlushRows); beyond it flows are dropped and counted.
@@ -92,6 +102,13 @@ func (c *Config) setDefaults() {
 	if c.RowGroupRows <= 0 {
 		c.RowGroupRows = 128 << 10
 	}
+	if c.SrcBuckets <= 0 {
+		c.SrcBuckets = 16
+	}
+	c.SrcBuckets = 1 << (bits.Len(uint(c.SrcBuckets)) - 1) // a power of two
+	if c.BucketRows <= 0 {
+		c.BucketRows = 32 << 10
+	}
 	if c.MaxBufferedRows <= 0 {
 		c.MaxBufferedRows = 2 * c.FlushRows
 	}
@@ -112,15 +129,18 @@ type Archive struct {
 	m        *metrics
 
 	mu sync.Mutex // guards the fields below
-	// streams are the flush files being built, by hour of time_received;
-	// ready are finished ones waiting for the next flush (or for the disk
-	// to work again).
-	streams  map[int64]*stream
+	// streams are the flush files being built, by hour of time_received
+	// and src_addr bucket; ready are finished ones waiting for the next
+	// flush (or for the disk to work again).
+	streams  map[streamKey]*stream
 	ready    []*encodedFile
 	idle     []*fileWriter // flush file writers not in use, for reuse
-	part     *flow.Batch   // WriteBatch's scratch for batches of several hours
-	useSeq   uint64        // stream use counter, for closing the least recent
-	pending  int           // flows buffered or being flushed
+	buckets  int           // src_addr buckets of the streams opened until the next flush
+	rowKeys  []streamKey   // WriteBatch's scratch: the stream of each row
+	keyRows  map[streamKey][]int
+	useSeq   uint64 // stream use counter, for closing the least recent
+	open     int    // flows in streams
+	pending  int    // flows buffered or being flushed
 	failing  bool
 	lastFail time.Time
 	dropping bool
@@ -169,8 +189,9 @@ func Open(dataDir string, cfg Config) (*Archive, error) {
 		flowsDir: flowsDir,
 		lock:     lock,
 		m:        newMetrics(cfg.Registerer),
-		streams:  map[int64]*stream{},
-		part:     new(flow.Batch),
+		streams:  map[streamKey]*stream{},
+		keyRows:  map[streamKey][]int{},
+		buckets:  1,
 		kick:     make(chan struct{}, 1),
 		flushOpt: writeOptions{
 			rowGroupRows: cfg.RowGroupRows,
@@ -321,41 +342,53 @@ func (a *Archive) WriteBatch(b *flow.Batch) error {
 	return nil
 }
 
-// encodeLocked adds b to the streams of its hours and reports whether a
-// flush is due.
+// encodeLocked adds b to the streams of its hours and buckets and reports
+// whether a flush is due.
 func (a *Archive) encodeLocked(b *flow.Batch) (full bool) {
-	lo, hi := timeRange(b)
-	if hourOf(lo) == hourOf(hi) {
-		return a.appendLocked(hourOf(lo), b, lo, hi)
+	if lo, hi := timeRange(b); a.buckets <= 1 && hourOf(lo) == hourOf(hi) {
+		return a.appendLocked(streamKey{hour: hourOf(lo)}, b, nil)
 	}
-	// Flows of several hours (late exporters, imports of old logs): each
-	// file stays inside its partition.
-	idx := map[int64][]int{}
-	var hours []int64
+	// Flows of several hours (late exporters, imports of old logs) or
+	// buckets: each file stays inside its partition and bucket. Rows are
+	// encoded through an index, not copied.
+	a.rowKeys = a.rowKeys[:0]
+	var order []streamKey
 	for i, t := range b.TimeReceived {
-		h := hourOf(t)
-		if _, ok := idx[h]; !ok {
-			hours = append(hours, h)
+		k := streamKey{hour: hourOf(t)}
+		if a.buckets > 1 {
+			k.bucket, k.buckets = SrcBucket(b.SrcAddr[i], a.buckets), a.buckets
 		}
-		idx[h] = append(idx[h], i)
+		rows := a.keyRows[k]
+		if len(rows) == 0 {
+			order = append(order, k)
+		}
+		a.keyRows[k] = append(rows, i)
 	}
-	for _, h := range hours {
-		a.part.Truncate(0)
-		a.part.AppendRows(b, idx[h])
-		plo, phi := timeRange(a.part)
-		if a.appendLocked(h, a.part, plo, phi) {
+	for _, k := range order {
+		if a.appendLocked(k, b, a.keyRows[k]) {
 			full = true
 		}
+	}
+	for k, rows := range a.keyRows {
+		if cap(rows) > 4*b.Len() || len(a.keyRows) > 4*maxStreams*a.cfg.SrcBuckets {
+			delete(a.keyRows, k) // scratch of an unusual batch: let it go
+			continue
+		}
+		a.keyRows[k] = rows[:0]
 	}
 	return full
 }
 
-// appendLocked encodes b, all of hour and spanning [lo, hi] (timeRange),
-// into that hour's stream.
-func (a *Archive) appendLocked(hour int64, b *flow.Batch, lo, hi int64) (full bool) {
-	s := a.streams[hour]
+// appendLocked encodes the rows (nil: all) of b, all of k's hour and
+// bucket, into k's stream.
+func (a *Archive) appendLocked(k streamKey, b *flow.Batch, rows []int) (full bool) {
+	n := b.Len()
+	if rows != nil {
+		n = len(rows)
+	}
+	s := a.streams[k]
 	if s == nil {
-		if len(a.streams) >= maxStreams {
+		if len(a.streams) >= maxStreams*max(a.buckets, 1) {
 			a.finishLeastRecentLocked()
 			full = true
 		}
@@ -363,26 +396,28 @@ func (a *Archive) appendLocked(hour int64, b *flow.Batch, lo, hi int64) (full bo
 		if k := len(a.idle); k > 0 {
 			fw, a.idle = a.idle[k-1], a.idle[:k-1]
 		}
-		s = newStream(fw, hour)
-		a.streams[hour] = s
+		s = newStream(fw, k)
+		a.streams[k] = s
 	}
 	a.useSeq++
 	s.used = a.useSeq
-	if err := s.append(b, lo, hi); err != nil {
+	if err := s.append(b, rows); err != nil {
 		// Encoding into memory does not fail on bad input (every value of
 		// every column has a Parquet form); this is a bug, and the
 		// stream's flows are lost with it.
-		delete(a.streams, hour)
+		delete(a.streams, k)
 		s.fw.w = nil
 		a.idle = append(a.idle, s.fw)
 		a.pending -= s.rows
-		a.m.dropped.Add(float64(s.rows + b.Len()))
+		a.open -= s.rows
+		a.m.dropped.Add(float64(s.rows + n))
 		a.m.writeErrors.Inc()
-		slog.Error("archive: encoding flows failed; dropping the hour's unflushed flows", "flows", s.rows+b.Len(), "err", err)
+		slog.Error("archive: encoding flows failed; dropping the hour's unflushed flows", "flows", s.rows+n, "err", err)
 		return full
 	}
-	a.pending += b.Len()
-	return full || s.rows >= a.cfg.FlushRows
+	a.pending += n
+	a.open += n
+	return full || a.open >= a.cfg.FlushRows
 }
 
 // finishLeastRecentLocked closes the stream written to least recently,
@@ -394,7 +429,8 @@ func (a *Archive) finishLeastRecentLocked() {
 			old = s
 		}
 	}
-	delete(a.streams, old.hour)
+	delete(a.streams, old.key)
+	a.open -= old.rows
 	a.finishLocked(old)
 }
 
@@ -424,11 +460,15 @@ func (a *Archive) Flush() error {
 		open = append(open, s)
 	}
 	clear(a.streams)
+	a.buckets = a.bucketsFor(a.open)
+	a.open = 0
 	a.mu.Unlock()
 
 	// Closing a file encodes its last row group: done outside the lock, so
 	// that WriteBatch goes on meanwhile into new streams.
-	slices.SortFunc(open, func(x, y *stream) int { return cmp.Compare(x.hour, y.hour) })
+	slices.SortFunc(open, func(x, y *stream) int {
+		return cmp.Or(cmp.Compare(x.key.hour, y.key.hour), cmp.Compare(x.key.bucket, y.key.bucket))
+	})
 	finished := make([]*encodedFile, 0, len(open))
 	var lost int
 	var encErr error
@@ -463,7 +503,8 @@ func (a *Archive) Flush() error {
 	var err error
 	written := 0
 	for _, f := range files {
-		fi, werr := writeFileWith(a.flowsDir, a.newName(f.lo, "f"), f.lo, f.hi, int64(f.rows), f.writeTo)
+		fi, werr := writeFileWith(a.flowsDir, a.newName(f.ext.recv[0], "f"), int64(f.rows), f.writeTo)
+		f.ext.describe(&fi, f.key.bucket, f.key.buckets)
 		if werr != nil {
 			failed = append(failed, f)
 			if err == nil {
@@ -499,6 +540,17 @@ func (a *Archive) Flush() error {
 		a.failing, a.dropping = false, false
 	}
 	return nil
+}
+
+// bucketsFor returns the src_addr buckets for the next flush after one of
+// rows flows: the most, up to SrcBuckets, that leave BucketRows flows per
+// file.
+func (a *Archive) bucketsFor(rows int) int {
+	k := 1
+	for k < a.cfg.SrcBuckets && rows >= 2*k*a.cfg.BucketRows {
+		k *= 2
+	}
+	return k
 }
 
 // hourOf returns the hour (since the Unix epoch, floored) holding ns.

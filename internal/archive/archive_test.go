@@ -861,42 +861,57 @@ func TestCompactLoneFile(t *testing.T) {
 	}
 }
 
-// In the hour being written, compaction merges flush files only; the
-// compacted files of that hour are merged once it is past.
+// In the hour being written, compaction merges flush files only, once
+// they fill half a compacted file (or are many); the small compacted files
+// of that hour are merged once it is past.
 func TestCompactOpenHour(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig()
 	cfg.CompactMinFiles = 2
+	cfg.CompactTargetRows = 1000
 	a := openTest(t, dir, cfg)
 	defer a.Close()
-	flush := func(seed uint64) {
+	flush := func(seed uint64, n int) {
 		// The start of the current hour: with FlushInterval 1h the hour
 		// counts as being written for two more hours, whatever the clock.
-		a.WriteBatch(genBatch(seed, time.Now().Truncate(time.Hour), 100, 5))
+		a.WriteBatch(genBatch(seed, time.Now().Truncate(time.Hour), n, 5))
 		a.Flush()
 	}
-	flush(1)
-	flush(2)
-	if res, _ := a.Compact(context.Background()); res.FilesIn != 2 {
-		t.Fatalf("first compaction %+v, want the two flush files merged", res)
+	flush(1, 300)
+	if res, _ := a.Compact(context.Background()); res.FilesIn != 0 {
+		t.Fatalf("compaction %+v of one flush file in the open hour, want nothing", res)
 	}
-	flush(3)
+	flush(2, 300)
+	if res, _ := a.Compact(context.Background()); res.FilesIn != 2 {
+		t.Fatalf("first compaction %+v, want the two flush files (600 flows) merged", res)
+	}
+	flush(3, 300)
 	if res, _ := a.Compact(context.Background()); res.FilesIn != 0 {
 		t.Fatalf("compaction %+v with one flush file and one compacted file, want nothing", res)
 	}
-	flush(4)
+	// Many flush files are merged whatever they hold: the 300-flow one
+	// and 7 of 10 flows.
+	for i := range 6 {
+		flush(uint64(10+i), 10)
+		if res, _ := a.Compact(context.Background()); res.FilesIn != 0 {
+			t.Fatalf("compaction %+v with %d flush files of %d flows, want nothing", res, i+2, 300+10*(i+1))
+		}
+	}
+	flush(20, 10)
 	res, _ := a.Compact(context.Background())
-	if res.FilesIn != 2 {
-		t.Fatalf("compaction %+v, want the two new flush files merged without the compacted one", res)
+	if res.FilesIn != 8 || res.Rows != 370 {
+		t.Fatalf("compaction %+v, want the 8 flush files (370 flows) merged without the compacted one", res)
 	}
 	if n := len(catalogFiles(t, dir)); n != 2 {
 		t.Fatalf("%d files, want 2 compacted", n)
 	}
-	// Once the hour is past they are merged into one.
+	// Once the hour is past, files under half the target are merged: the
+	// compacted file of 370 flows and a new flush file, not the one of 600.
 	res, err := a.Compact(context.Background()) // same instant: nothing
 	if err != nil || res.FilesIn != 0 {
 		t.Fatalf("%+v %v", res, err)
 	}
+	flush(30, 100)
 	groups := a.compactionGroups(time.Now().Add(2*time.Hour + 2*cfg.FlushInterval))
 	if len(groups) != 1 || len(groups[0]) != 2 {
 		t.Fatalf("groups once the hour is past: %v", groups)
@@ -908,7 +923,7 @@ func TestCompactOpenHour(t *testing.T) {
 func TestLister(t *testing.T) {
 	dir := t.TempDir()
 	list := Lister(dir)
-	if got, err := list(time.Time{}, time.Time{}); err != nil || len(got) != 0 {
+	if got, err := list(Filter{}); err != nil || len(got) != 0 {
 		t.Fatalf("empty lake: %v, %v", got, err)
 	}
 	a := openTest(t, dir, testConfig())
@@ -923,7 +938,7 @@ func TestLister(t *testing.T) {
 	if len(all) != 3 {
 		t.Fatalf("%d files", len(all))
 	}
-	got, err := list(time.Time{}, time.Time{})
+	got, err := list(Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -938,7 +953,7 @@ func TestLister(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err = list(all[1].MinTime, all[1].MaxTime)
+	got, err = list(Filter{From: all[1].MinTime, To: all[1].MaxTime})
 	if err != nil || len(got) != 1 || got[0] != all[1].Path {
 		t.Fatalf("window of file 1: %v, %v", got, err)
 	}

@@ -30,6 +30,11 @@ type FileInfo struct {
 	Bytes            int64
 	// Compacted is true for files written by compaction (sorted, large).
 	Compacted bool
+	// TimeStart and TimeEnd bound the file's time_start and time_end.
+	TimeStart, TimeEnd Span
+	// Buckets > 1: the file holds only flows whose src_addr is in bucket
+	// Bucket of Buckets (SrcBucket).
+	Bucket, Buckets int
 
 	rel string // path relative to the flows directory, '/'-separated
 }
@@ -62,6 +67,11 @@ type catalogEntry struct {
 	Rows      int64  `json:"rows"`
 	Bytes     int64  `json:"bytes"`
 	Compacted bool   `json:"compacted,omitempty"`
+	// TimeStart and TimeEnd are [min, max] in Unix ns; absent for files
+	// catalogued before they were recorded.
+	TimeStart []int64 `json:"time_start,omitempty"`
+	TimeEnd   []int64 `json:"time_end,omitempty"`
+	SrcBucket string  `json:"src_bucket,omitempty"` // formatBucket
 }
 
 // Files returns the files whose time_received range overlaps [from, to]
@@ -76,6 +86,17 @@ func (c *Catalog) Files(from, to time.Time) []FileInfo {
 			continue
 		}
 		out = append(out, f)
+	}
+	return out
+}
+
+// Select returns the files that may hold flows flt needs, oldest first.
+func (c *Catalog) Select(flt Filter) []FileInfo {
+	var out []FileInfo
+	for i := range c.files {
+		if c.files[i].wants(&flt) {
+			out = append(out, c.files[i])
+		}
 	}
 	return out
 }
@@ -105,18 +126,18 @@ func ReadCatalog(dataDir string) (*Catalog, error) {
 	return rebuildCatalog(flowsDir)
 }
 
-// Lister returns a function that lists the paths of the lake's files whose
-// time_received range overlaps [from, to] (zero ends open), oldest first,
-// for engine.Config.Files. Each call reads the catalog afresh (ReadCatalog),
-// so a query sees the files flushed or compacted since the previous one.
-// An empty or missing lake yields no paths and no error.
-func Lister(dataDir string) func(from, to time.Time) ([]string, error) {
-	return func(from, to time.Time) ([]string, error) {
+// Lister returns a function that lists the paths of the lake's files that
+// may hold flows a Filter needs (Catalog.Select), oldest first, for
+// engine.Config.Files. Each call reads the catalog afresh (ReadCatalog), so
+// a query sees the files flushed or compacted since the previous one. An
+// empty or missing lake yields no paths and no error.
+func Lister(dataDir string) func(Filter) ([]string, error) {
+	return func(flt Filter) ([]string, error) {
 		cat, err := ReadCatalog(dataDir)
 		if err != nil {
 			return nil, fmt.Errorf("archive: list files: %w", err)
 		}
-		files := cat.Files(from, to)
+		files := cat.Select(flt)
 		paths := make([]string, len(files))
 		for i, f := range files {
 			paths[i] = f.Path
@@ -150,12 +171,25 @@ func loadCatalog(flowsDir string) (*Catalog, error) {
 		if e.Path == "" || strings.Contains(e.Path, "..") {
 			return nil, fmt.Errorf("%s: bad path %q", catalogName, e.Path)
 		}
-		c.files = append(c.files, FileInfo{
+		fi := FileInfo{
 			Path:    filepath.Join(flowsDir, filepath.FromSlash(e.Path)),
 			MinTime: flow.Time(e.Min), MaxTime: flow.Time(e.Max),
 			Rows: e.Rows, Bytes: e.Bytes, Compacted: e.Compacted,
 			rel: e.Path,
-		})
+		}
+		span := func(r []int64) Span {
+			if len(r) != 2 || r[0] > r[1] {
+				return Span{} // unknown: the file is never left out for it
+			}
+			return Span{Min: flow.Time(r[0]), Max: flow.Time(r[1]), Known: true}
+		}
+		fi.TimeStart, fi.TimeEnd = span(e.TimeStart), span(e.TimeEnd)
+		if e.SrcBucket != "" {
+			if fi.Bucket, fi.Buckets, err = parseBucket(e.SrcBucket); err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", catalogName, e.Path, err)
+			}
+		}
+		c.files = append(c.files, fi)
 	}
 	c.sort()
 	return c, nil
@@ -175,10 +209,20 @@ func (c *Catalog) sort() {
 func (c *Catalog) save() error {
 	cf := catalogFile{Version: 1, Files: make([]catalogEntry, 0, len(c.files)), Deletes: c.deletes}
 	for _, f := range c.files {
-		cf.Files = append(cf.Files, catalogEntry{
+		e := catalogEntry{
 			Path: f.rel, Min: f.MinTime.UnixNano(), Max: f.MaxTime.UnixNano(),
 			Rows: f.Rows, Bytes: f.Bytes, Compacted: f.Compacted,
-		})
+		}
+		if f.TimeStart.Known {
+			e.TimeStart = []int64{f.TimeStart.Min.UnixNano(), f.TimeStart.Max.UnixNano()}
+		}
+		if f.TimeEnd.Known {
+			e.TimeEnd = []int64{f.TimeEnd.Min.UnixNano(), f.TimeEnd.Max.UnixNano()}
+		}
+		if f.Buckets > 1 {
+			e.SrcBucket = formatBucket(f.Bucket, f.Buckets)
+		}
+		cf.Files = append(cf.Files, e)
 	}
 	data, err := json.Marshal(&cf)
 	if err != nil {
@@ -292,5 +336,6 @@ func statFile(flowsDir, rel string) (FileInfo, footer, error) {
 	return FileInfo{
 		Path: path, MinTime: flow.Time(ft.min), MaxTime: flow.Time(ft.max),
 		Rows: ft.rows, Bytes: size, Compacted: len(ft.sources) > 0, rel: rel,
+		TimeStart: ft.start, TimeEnd: ft.end, Bucket: ft.bucket, Buckets: ft.buckets,
 	}, ft, nil
 }

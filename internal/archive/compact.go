@@ -213,7 +213,8 @@ func (a *Archive) compactionGroups(now time.Time) [][]FileInfo {
 		if f.Compacted && f.Rows >= int64(a.cfg.CompactTargetRows/2) {
 			continue
 		}
-		dir := path.Dir(f.rel)
+		// Files of one hour and src_addr bucket are merged together only.
+		dir := path.Dir(f.rel) + "|" + formatBucket(f.Bucket, f.Buckets)
 		if _, ok := small[dir]; !ok {
 			hours = append(hours, dir)
 		}
@@ -231,7 +232,7 @@ func (a *Archive) compactionGroups(now time.Time) [][]FileInfo {
 			// compacted files are merged up to CompactTargetRows.
 			files = slices.DeleteFunc(files, func(f FileInfo) bool { return f.Compacted })
 		}
-		if !closed && len(files) < a.cfg.CompactMinFiles {
+		if !closed && !a.worthInHour(files) {
 			continue
 		}
 		// A group is worth writing when it merges files, or when it turns a
@@ -254,6 +255,20 @@ func (a *Archive) compactionGroups(now time.Time) [][]FileInfo {
 		}
 	}
 	return groups
+}
+
+// worthInHour reports whether the flush files of an hour still being
+// written (one bucket's) are merged now: once there are CompactMinFiles of
+// them holding at least half a compacted file, so that the result is not
+// itself rewritten when the hour closes, or 4×CompactMinFiles whatever
+// they hold, so that a slow hour does not pile up unsorted files.
+func (a *Archive) worthInHour(files []FileInfo) bool {
+	var rows int64
+	for _, f := range files {
+		rows += f.Rows
+	}
+	n := len(files)
+	return (n >= a.cfg.CompactMinFiles && rows >= int64(a.cfg.CompactTargetRows/2)) || n >= 4*a.cfg.CompactMinFiles
 }
 
 func (a *Archive) compactGroup(files []FileInfo) (FileInfo, error) {
@@ -292,7 +307,8 @@ func (a *Archive) compactGroup(files []FileInfo) (FileInfo, error) {
 		})
 	}
 	fi, err := writeFileAtomic(a.compactWriter, a.flowsDir, a.newName(in.TimeReceived[0], "c"), in,
-		sortedIndex(in, compactOrder, a.cfg.RowGroupRows), [2]string{metaSources, strings.Join(sources, ",")})
+		sortedIndex(in, compactOrder, a.cfg.RowGroupRows), files[0].Bucket, files[0].Buckets,
+		[2]string{metaSources, strings.Join(sources, ",")})
 	if err != nil {
 		a.m.writeErrors.Inc()
 		return FileInfo{}, fmt.Errorf("archive: compact: %w", err)

@@ -20,6 +20,10 @@ type footer struct {
 	rows     int64
 	min, max int64
 	sources  []string // relative paths a compacted file replaced
+	start    Span
+	end      Span
+	bucket   int
+	buckets  int
 }
 
 // openParquet opens path and parses its footer; a truncated or otherwise
@@ -63,6 +67,22 @@ func readFooter(path string) (footer, int64, error) {
 	}
 	if s, ok := pf.Lookup(metaSources); ok && s != "" {
 		ft.sources = strings.Split(s, ",")
+	}
+	// Files of earlier versions lack these: their extents stay unknown.
+	if s, ok := pf.Lookup(metaTimeStart); ok {
+		if ft.start, err = parseSpan(s); err != nil {
+			return footer{}, 0, fmt.Errorf("%s: %s: %w", path, metaTimeStart, err)
+		}
+	}
+	if s, ok := pf.Lookup(metaTimeEnd); ok {
+		if ft.end, err = parseSpan(s); err != nil {
+			return footer{}, 0, fmt.Errorf("%s: %s: %w", path, metaTimeEnd, err)
+		}
+	}
+	if s, ok := pf.Lookup(metaSrcBucket); ok && s != "" {
+		if ft.bucket, ft.buckets, err = parseBucket(s); err != nil {
+			return footer{}, 0, fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	return ft, st.Size(), nil
 }

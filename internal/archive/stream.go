@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -19,50 +18,61 @@ import (
 // included, which the garbage collector had to scan on every cycle: most of
 // the ingest CPU and a 2.5 GB heap at 512 Ki flows per flush).
 type stream struct {
-	hour   int64
+	key    streamKey
 	fw     *fileWriter // its w writes the open file
 	out    *bytes.Buffer
 	vals   []parquet.Value
 	rows   int
 	rgRows int    // rows in the row group being built
 	used   uint64 // Archive.useSeq at the last append
-	lo, hi int64
+	ext    extent
+}
+
+// streamKey names a flush file being built: flows of one hour whose
+// src_addr falls in bucket of buckets (SrcBucket).
+type streamKey struct {
+	hour            int64
+	bucket, buckets int
 }
 
 // encodedFile is a finished flush file in memory: written to disk at once,
 // or kept while writing fails.
 type encodedFile struct {
-	data   []byte
-	rows   int
-	lo, hi int64
+	data []byte
+	rows int
+	key  streamKey
+	ext  extent
 }
 
-func newStream(fw *fileWriter, hour int64) *stream {
+func newStream(fw *fileWriter, key streamKey) *stream {
 	out := new(bytes.Buffer)
 	fw.writer(out)
-	return &stream{hour: hour, fw: fw, out: out, vals: make([]parquet.Value, 0, valueChunk)}
+	return &stream{key: key, fw: fw, out: out, vals: make([]parquet.Value, 0, valueChunk)}
 }
 
-// append encodes all rows of b (all of the stream's hour; lo and hi are
-// timeRange(b), which the caller has). On error the stream is unusable:
-// some columns may hold the rows, others not.
-func (s *stream) append(b *flow.Batch, lo, hi int64) error {
+// append encodes the rows (nil: all) of b, all of the stream's hour and
+// bucket. On error the stream is unusable: some columns may hold the rows,
+// others not.
+func (s *stream) append(b *flow.Batch, rows []int) error {
 	n := b.Len()
+	if rows != nil {
+		n = len(rows)
+	}
 	cols := s.fw.w.ColumnWriters()
 	for c := range schema.Columns {
 		for lo := 0; lo < n; lo += valueChunk {
 			hi := min(lo+valueChunk, n)
-			s.vals = columnValues(s.vals[:cap(s.vals)], b, c, lo, hi)
+			if rows == nil {
+				s.vals = columnValues(s.vals[:cap(s.vals)], b, c, lo, hi)
+			} else {
+				s.vals = columnValuesPerm(s.vals[:cap(s.vals)], b, c, rows[lo:hi])
+			}
 			if _, err := cols[c].WriteRowValues(s.vals); err != nil {
 				return fmt.Errorf("column %s: %w", schema.Columns[c].Name, err)
 			}
 		}
 	}
-	if s.rows == 0 {
-		s.lo, s.hi = lo, hi
-	} else {
-		s.lo, s.hi = min(s.lo, lo), max(s.hi, hi)
-	}
+	s.ext.merge(extentOf(b, rows))
 	s.rows += n
 	s.rgRows += n
 	if rg := s.fw.opt.rowGroupRows; rg > 0 && s.rgRows >= rg {
@@ -79,13 +89,14 @@ func (s *stream) append(b *flow.Batch, lo, hi int64) error {
 // finish closes the file and returns it. The stream's writer may be reused
 // afterwards (fileWriter.writer resets it).
 func (s *stream) finish() (*encodedFile, error) {
-	s.fw.w.SetKeyValueMetadata(metaMinTime, strconv.FormatInt(s.lo, 10))
-	s.fw.w.SetKeyValueMetadata(metaMaxTime, strconv.FormatInt(s.hi, 10))
+	for _, kv := range s.ext.meta(s.key.bucket, s.key.buckets) {
+		s.fw.w.SetKeyValueMetadata(kv[0], kv[1])
+	}
 	if err := s.fw.w.Close(); err != nil {
 		s.fw.w = nil // a writer that failed half-way is in an unknown state
 		return nil, err
 	}
-	return &encodedFile{data: s.out.Bytes(), rows: s.rows, lo: s.lo, hi: s.hi}, nil
+	return &encodedFile{data: s.out.Bytes(), rows: s.rows, key: s.key, ext: s.ext}, nil
 }
 
 // writeTo writes the file's bytes.

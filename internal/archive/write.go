@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"unsafe"
 
@@ -299,26 +298,27 @@ func toMillis(ns int64) int64 {
 	return ms
 }
 
-// writeFileAtomic writes b as <flowsDir>/<rel> (see writeFileWith).
+// writeFileAtomic writes b as <flowsDir>/<rel> (see writeFileWith), a file
+// of src_addr bucket of buckets.
 //
 // perm, when set, is the order to write b's rows in (compaction sorts an
 // index instead of copying the batch); meta is added to the footer.
-func writeFileAtomic(fw *fileWriter, flowsDir, rel string, b *flow.Batch, perm []int, meta ...[2]string) (FileInfo, error) {
-	lo, hi := timeRange(b)
-	meta = append(meta,
-		[2]string{metaMinTime, strconv.FormatInt(lo, 10)},
-		[2]string{metaMaxTime, strconv.FormatInt(hi, 10)})
-	return writeFileWith(flowsDir, rel, lo, hi, int64(b.Len()), func(w io.Writer) error {
+func writeFileAtomic(fw *fileWriter, flowsDir, rel string, b *flow.Batch, perm []int, bucket, buckets int, meta ...[2]string) (FileInfo, error) {
+	ext := extentOf(b, nil)
+	meta = append(meta, ext.meta(bucket, buckets)...)
+	fi, err := writeFileWith(flowsDir, rel, int64(b.Len()), func(w io.Writer) error {
 		return fw.write(w, b, perm, meta)
 	})
+	ext.describe(&fi, bucket, buckets)
+	return fi, err
 }
 
 // writeFileWith writes the file write produces as <flowsDir>/<rel>: first
 // to a hidden temporary name in the same directory (not ending in .parquet,
 // so no reader globbing the lake picks up a partial file), fsynced,
-// renamed, and the directory fsynced so the rename survives a crash. lo,
-// hi and rows describe the file's flows for the catalog.
-func writeFileWith(flowsDir, rel string, lo, hi, rows int64, write func(io.Writer) error) (FileInfo, error) {
+// renamed, and the directory fsynced so the rename survives a crash. rows
+// is the file's flow count; the caller fills in the file's extent.
+func writeFileWith(flowsDir, rel string, rows int64, write func(io.Writer) error) (FileInfo, error) {
 	final := filepath.Join(flowsDir, rel)
 	dir := filepath.Dir(final)
 	if err := mkdirAllSync(flowsDir, dir); err != nil {
@@ -359,14 +359,7 @@ func writeFileWith(flowsDir, rel string, lo, hi, rows int64, write func(io.Write
 	if err := syncDir(dir); err != nil {
 		return FileInfo{}, err
 	}
-	return FileInfo{
-		Path:    final,
-		MinTime: flow.Time(lo),
-		MaxTime: flow.Time(hi),
-		Rows:    rows,
-		Bytes:   st.Size(),
-		rel:     rel,
-	}, nil
+	return FileInfo{Path: final, Rows: rows, Bytes: st.Size(), rel: rel}, nil
 }
 
 // mkdirAllSync creates dir (under root) and fsyncs each parent whose entry

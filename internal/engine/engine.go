@@ -45,6 +45,8 @@ import (
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/flowlake/flowlake/internal/archive"
 )
 
 // Config configures an Engine.
@@ -52,11 +54,12 @@ type Config struct {
 	// DataDir is the archive's data directory; the lake is DataDir/flows.
 	// It is the only directory DuckDB may read.
 	DataDir string
-	// Files lists the Parquet files holding flows received in [from, to)
-	// (zero times: unbounded), normally from the archive catalog. Relative
-	// paths starting with "flows/" are taken relative to DataDir. When nil,
-	// the engine lists DataDir/flows/date=*/hour=*/*.parquet itself.
-	Files func(from, to time.Time) ([]string, error)
+	// Files lists the Parquet files that may hold the flows a query needs
+	// (archive.Filter; its From and To bound time_received), normally from
+	// the archive catalog (archive.Lister). Relative paths starting with
+	// "flows/" are taken relative to DataDir. When nil, the engine lists
+	// DataDir/flows/date=*/hour=*/*.parquet for [From, To) itself.
+	Files func(archive.Filter) ([]string, error)
 	// Timeout bounds each query (0: none); the query is interrupted when it
 	// expires.
 	Timeout time.Duration
@@ -244,8 +247,16 @@ func (e *Engine) Close() error {
 // Query runs one SELECT statement over the flows in [from, to) (zero times:
 // unbounded) and returns all rows, at most Config.MaxRows.
 func (e *Engine) Query(ctx context.Context, sqlText string, from, to time.Time) (*Result, error) {
+	return e.QueryFiltered(ctx, sqlText, archive.Filter{From: from, To: to})
+}
+
+// QueryFiltered is Query over the files that may hold the flows flt
+// describes. The flows view is restricted to time_received in [flt.From,
+// flt.To) only: the rest of flt must be implied by the query itself (the
+// KQL compiler's Bounds are), or rows of the files left out go missing.
+func (e *Engine) QueryFiltered(ctx context.Context, sqlText string, flt archive.Filter) (*Result, error) {
 	var rows [][]any
-	res, err := e.QueryRows(ctx, sqlText, from, to, func(_ []Column, row []any) error {
+	res, err := e.queryRows(ctx, sqlText, flt, func(_ []Column, row []any) error {
 		rows = append(rows, row)
 		return nil
 	})
@@ -259,6 +270,11 @@ func (e *Engine) Query(ctx context.Context, sqlText string, from, to time.Time) 
 // each time) with the result's columns, and the returned Result has no Rows.
 // An error from fn stops the query and is returned.
 func (e *Engine) QueryRows(ctx context.Context, sqlText string, from, to time.Time, fn func(cols []Column, row []any) error) (*Result, error) {
+	return e.queryRows(ctx, sqlText, archive.Filter{From: from, To: to}, fn)
+}
+
+func (e *Engine) queryRows(ctx context.Context, sqlText string, flt archive.Filter, fn func(cols []Column, row []any) error) (*Result, error) {
+	from, to := flt.From, flt.To
 	start := time.Now()
 	if e.cfg.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -273,7 +289,7 @@ func (e *Engine) QueryRows(ctx context.Context, sqlText string, from, to time.Ti
 	if err := checkSelect(ctx, conn, sqlText); err != nil {
 		return nil, err
 	}
-	files, err := e.listFiles(from, to)
+	files, err := e.listFiles(flt)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +320,7 @@ func (e *Engine) QueryRows(ctx context.Context, sqlText string, from, to time.Ti
 			// Replaced by compaction or pruned after its grace delay while
 			// we planned: its rows are in files the new listing names.
 			relists++
-			if files, err = e.listFiles(from, to); err != nil {
+			if files, err = e.listFiles(flt); err != nil {
 				break
 			}
 			files, res.Skipped = e.screen(files)
@@ -434,14 +450,14 @@ func checkSelect(ctx context.Context, conn *sql.Conn, sqlText string) error {
 	return nil
 }
 
-// listFiles returns the absolute paths of the lake files for [from, to).
-func (e *Engine) listFiles(from, to time.Time) ([]string, error) {
+// listFiles returns the absolute paths of the lake files for flt.
+func (e *Engine) listFiles(flt archive.Filter) ([]string, error) {
 	var files []string
 	var err error
 	if e.cfg.Files != nil {
-		files, err = e.cfg.Files(from, to)
+		files, err = e.cfg.Files(flt)
 	} else {
-		files, err = globLake(e.flowsDir, from, to)
+		files, err = globLake(e.flowsDir, flt.From, flt.To)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("engine: list lake files: %w", err)

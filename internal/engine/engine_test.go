@@ -16,6 +16,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/flowlake/flowlake/internal/archive"
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/flow/schema"
 )
@@ -445,8 +446,8 @@ func TestFilesCallback(t *testing.T) {
 	recs := genFlows(7, 3000, day0, 3*time.Hour)
 	paths := writeLake(t, dataDir, recs, 1, 1000)
 	var gotFrom, gotTo time.Time
-	e := openEngine(t, Config{DataDir: dataDir, Files: func(from, to time.Time) ([]string, error) {
-		gotFrom, gotTo = from, to
+	e := openEngine(t, Config{DataDir: dataDir, Files: func(f archive.Filter) ([]string, error) {
+		gotFrom, gotTo = f.From, f.To
 		// Relative to the data directory, as a catalog may store them.
 		rel, _ := filepath.Rel(dataDir, paths[0])
 		return []string{rel}, nil
@@ -669,7 +670,7 @@ func TestFileReplacedDuringQuery(t *testing.T) {
 	}
 	var mu sync.Mutex
 	replaced := false
-	e := openEngine(t, Config{DataDir: dataDir, Files: func(from, to time.Time) ([]string, error) {
+	e := openEngine(t, Config{DataDir: dataDir, Files: func(archive.Filter) ([]string, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if replaced {

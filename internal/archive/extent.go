@@ -1,0 +1,239 @@
+package archive
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowlake/flowlake/internal/flow"
+)
+
+// A needle query ("did A talk to B on 3 March?") must read a handful of
+// files, not every file of a year-long lake. Files are partitioned by hour
+// of time_received on disk; the catalog also keeps, per file, the range of
+// time_start and time_end and the src_addr bucket the file holds, and
+// Catalog.Select leaves out the files a query's Filter excludes.
+//
+// Buckets: when flows arrive fast, each hour's flows are spread over
+// several flush files by a hash of src_addr (SrcBucket), and compaction
+// merges files of one bucket only. All flows of a source in one hour then
+// live in the few files of its bucket instead of in every file of the hour
+// (at 130 k flows/s an hour is ~100 compacted files, each of which held
+// every busy address). Hashing rather than address ranges keeps the
+// buckets even whatever the address plan; row groups inside each file are
+// still cut from address order, so range predicates keep pruning them.
+
+// Span is a closed range of times; Known is false for files written before
+// the catalog recorded it.
+type Span struct {
+	Min, Max time.Time
+	Known    bool
+}
+
+// Filter describes the flows a query needs, so that files holding none of
+// them are left out. The zero Filter needs every file.
+type Filter struct {
+	// From and To bound time_received: [From, To); zero ends are open.
+	From, To time.Time
+	// Times bounds time columns by name ("time_received", "time_start",
+	// "time_end"): every wanted flow has Min <= value <= Max (zero ends
+	// open).
+	Times map[string]Span
+	// SrcAddrs, when not nil, lists every src_addr a wanted flow can have
+	// (empty: no flow is wanted).
+	SrcAddrs []flow.Addr
+}
+
+// srcHashName names SrcBucket's hash in file metadata and the catalog: a
+// later hash gets another name, and files bucketed by this one keep being
+// selected with this one.
+const srcHashName = "m1"
+
+// metaSrcBucket, metaTimeStart and metaTimeEnd are footer metadata keys,
+// so that a catalog rebuilt from footers keeps the files' extents.
+const (
+	metaSrcBucket = "flowlake.src_bucket" // "m1:3/16": bucket 3 of 16
+	metaTimeStart = "flowlake.time_start" // "min,max" Unix ns as stored (ms)
+	metaTimeEnd   = "flowlake.time_end"
+)
+
+// SrcBucket returns the bucket of src among buckets (a power of two; 0 or
+// 1: one bucket). The hash is part of the lake's layout: files record its
+// name (srcHashName), so it must never change under that name.
+func SrcBucket(src flow.Addr, buckets int) int {
+	if buckets <= 1 {
+		return 0
+	}
+	x := binary.LittleEndian.Uint64(src[:8]) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(src[8:]), 31)
+	// A 64-bit finaliser (splitmix64's): every input bit reaches the top
+	// bits the bucket is taken from.
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return int(x >> (64 - bits.TrailingZeros(uint(buckets))))
+}
+
+// extent is what a file's flows span, in Unix ns as stored (floored to the
+// millisecond): time_received, time_start and time_end ranges.
+type extent struct {
+	recv, start, end [2]int64
+	n                int // rows covered; 0: the ranges are unset
+}
+
+// extentOf returns the extent of rows (nil: all) of b.
+func extentOf(b *flow.Batch, rows []int) extent {
+	var e extent
+	span := func(col []int64) [2]int64 {
+		var lo, hi int64
+		if rows == nil {
+			lo, hi = col[0], col[0]
+			for _, t := range col {
+				lo, hi = min(lo, t), max(hi, t)
+			}
+		} else {
+			lo, hi = col[rows[0]], col[rows[0]]
+			for _, r := range rows {
+				lo, hi = min(lo, col[r]), max(hi, col[r])
+			}
+		}
+		return [2]int64{toMillis(lo) * 1e6, toMillis(hi) * 1e6}
+	}
+	e.n = b.Len()
+	if rows != nil {
+		e.n = len(rows)
+	}
+	if e.n == 0 {
+		return e
+	}
+	e.recv, e.start, e.end = span(b.TimeReceived), span(b.TimeStart), span(b.TimeEnd)
+	return e
+}
+
+// merge widens e to cover o.
+func (e *extent) merge(o extent) {
+	if o.n == 0 {
+		return
+	}
+	if e.n == 0 {
+		*e = o
+		return
+	}
+	w := func(x *[2]int64, y [2]int64) { x[0], x[1] = min(x[0], y[0]), max(x[1], y[1]) }
+	w(&e.recv, o.recv)
+	w(&e.start, o.start)
+	w(&e.end, o.end)
+	e.n += o.n
+}
+
+// meta returns the footer metadata of a file holding e's flows in bucket
+// of buckets.
+func (e *extent) meta(bucket, buckets int) [][2]string {
+	r := func(x [2]int64) string { return strconv.FormatInt(x[0], 10) + "," + strconv.FormatInt(x[1], 10) }
+	m := [][2]string{
+		{metaMinTime, strconv.FormatInt(e.recv[0], 10)},
+		{metaMaxTime, strconv.FormatInt(e.recv[1], 10)},
+		{metaTimeStart, r(e.start)},
+		{metaTimeEnd, r(e.end)},
+	}
+	// Always set: a reused writer keeps the previous file's metadata.
+	b := ""
+	if buckets > 1 {
+		b = formatBucket(bucket, buckets)
+	}
+	return append(m, [2]string{metaSrcBucket, b})
+}
+
+// describe fills fi's extent fields from e.
+func (e *extent) describe(fi *FileInfo, bucket, buckets int) {
+	fi.MinTime, fi.MaxTime = flow.Time(e.recv[0]), flow.Time(e.recv[1])
+	fi.TimeStart = Span{Min: flow.Time(e.start[0]), Max: flow.Time(e.start[1]), Known: true}
+	fi.TimeEnd = Span{Min: flow.Time(e.end[0]), Max: flow.Time(e.end[1]), Known: true}
+	if buckets > 1 {
+		fi.Bucket, fi.Buckets = bucket, buckets
+	}
+}
+
+func formatBucket(bucket, buckets int) string {
+	return fmt.Sprintf("%s:%d/%d", srcHashName, bucket, buckets)
+}
+
+// parseBucket reads formatBucket's form. A hash this build does not know
+// gives one bucket (the file is selected for every source).
+func parseBucket(s string) (bucket, buckets int, err error) {
+	name, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return 0, 0, fmt.Errorf("bad src bucket %q", s)
+	}
+	if name != srcHashName {
+		return 0, 0, nil
+	}
+	bs, ks, ok := strings.Cut(rest, "/")
+	if !ok {
+		return 0, 0, fmt.Errorf("bad src bucket %q", s)
+	}
+	if bucket, err = strconv.Atoi(bs); err != nil {
+		return 0, 0, fmt.Errorf("bad src bucket %q: %w", s, err)
+	}
+	if buckets, err = strconv.Atoi(ks); err != nil {
+		return 0, 0, fmt.Errorf("bad src bucket %q: %w", s, err)
+	}
+	if buckets < 1 || buckets&(buckets-1) != 0 || bucket < 0 || bucket >= buckets {
+		return 0, 0, fmt.Errorf("bad src bucket %q", s)
+	}
+	return bucket, buckets, nil
+}
+
+// parseSpan reads extent.meta's "min,max" form.
+func parseSpan(s string) (Span, error) {
+	a, b, ok := strings.Cut(s, ",")
+	if !ok {
+		return Span{}, fmt.Errorf("bad time range %q", s)
+	}
+	lo, err1 := strconv.ParseInt(a, 10, 64)
+	hi, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil || lo > hi {
+		return Span{}, fmt.Errorf("bad time range %q", s)
+	}
+	return Span{Min: flow.Time(lo), Max: flow.Time(hi), Known: true}, nil
+}
+
+// wants reports whether f may hold flows flt needs.
+func (f *FileInfo) wants(flt *Filter) bool {
+	if !flt.From.IsZero() && f.MaxTime.Before(flt.From) {
+		return false
+	}
+	if !flt.To.IsZero() && !f.MinTime.Before(flt.To) {
+		return false
+	}
+	for name, want := range flt.Times {
+		var have Span
+		switch name {
+		case "time_received":
+			have = Span{Min: f.MinTime, Max: f.MaxTime, Known: true}
+		case "time_start":
+			have = f.TimeStart
+		case "time_end":
+			have = f.TimeEnd
+		}
+		if !have.Known {
+			continue
+		}
+		if (!want.Min.IsZero() && have.Max.Before(want.Min)) || (!want.Max.IsZero() && have.Min.After(want.Max)) {
+			return false
+		}
+	}
+	if flt.SrcAddrs != nil && f.Buckets > 1 {
+		for _, a := range flt.SrcAddrs {
+			if SrcBucket(a, f.Buckets) == f.Bucket {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}

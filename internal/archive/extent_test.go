@@ -1,0 +1,256 @@
+package archive
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/flowlake/flowlake/internal/flow"
+)
+
+// SrcBucket spreads addresses evenly: real address plans (one /16, a few
+// hundred hosts) must not pile into a few buckets.
+func TestSrcBucketEven(t *testing.T) {
+	const buckets = 16
+	plans := map[string]func(i int) flow.Addr{
+		"one /16, consecutive": func(i int) flow.Addr { return flow.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}) },
+		"/24s of 16 hosts":     func(i int) flow.Addr { return flow.AddrFrom4([4]byte{192, 168, byte(i / 16), byte(i % 16)}) },
+		"IPv6 /64 hosts": func(i int) flow.Addr {
+			a := flow.Addr{0x20, 0x01, 0x0d, 0xb8}
+			a[14], a[15] = byte(i>>8), byte(i)
+			return a
+		},
+	}
+	for name, addr := range plans {
+		var n [buckets]int
+		const hosts = 4096
+		for i := range hosts {
+			b := SrcBucket(addr(i), buckets)
+			if b < 0 || b >= buckets {
+				t.Fatalf("%s: bucket %d of %d", name, b, buckets)
+			}
+			n[b]++
+		}
+		for b, c := range n {
+			// Binomial(4096, 1/16): mean 256, sd 15.5; 5 sd either side.
+			if c < 256-78 || c > 256+78 {
+				t.Errorf("%s: bucket %d holds %d of %d hosts: %v", name, b, c, hosts, n)
+				break
+			}
+		}
+	}
+	// Fewer buckets are unions of more: a bucket of 4 is the top bits of
+	// the bucket of 16, so the hash is one function whatever the count.
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 1000 {
+		var a flow.Addr
+		for i := range a {
+			a[i] = byte(r.Uint32())
+		}
+		if SrcBucket(a, 16)>>2 != SrcBucket(a, 4) || SrcBucket(a, 1) != 0 {
+			t.Fatalf("%x: buckets %d/16, %d/4", a, SrcBucket(a, 16), SrcBucket(a, 4))
+		}
+	}
+}
+
+// writeBucketedLake writes flows of several hours through an archive
+// whose flushes are big enough to be bucketed, compacting part of them,
+// and returns what was written.
+func writeBucketedLake(t *testing.T, dir string) *flow.Batch {
+	t.Helper()
+	cfg := testConfig()
+	cfg.SrcBuckets = 8
+	cfg.BucketRows = 100
+	cfg.FlushRows = 1 << 20
+	cfg.CompactMinFiles = 2
+	cfg.CompactTargetRows = 3000
+	a := openTest(t, dir, cfg)
+	sent := new(flow.Batch)
+	start := time.Date(2026, 3, 3, 8, 50, 0, 0, time.UTC)
+	g := newFlowGen(5, start, 2) // 2 flows/s: 7200 an hour
+	for round := range 8 {
+		b := new(flow.Batch)
+		g.fill(b, 1500)
+		sent.AppendBatch(b)
+		if err := a.WriteBatch(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if round == 4 {
+			if _, err := a.Compact(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return sent
+}
+
+// Every file holds only flows of its src_addr bucket, inside the time
+// ranges the catalog gives it; the catalog saved, reloaded and rebuilt
+// from footers says the same.
+func TestFileExtents(t *testing.T) {
+	dir := t.TempDir()
+	sent := writeBucketedLake(t, dir)
+	files := catalogFiles(t, dir)
+	bucketed := 0
+	for _, f := range files {
+		b := readAll(t, []FileInfo{f})
+		if !f.TimeStart.Known || !f.TimeEnd.Known {
+			t.Fatalf("%s: time_start/time_end ranges unknown", f.Path)
+		}
+		if f.Buckets > 1 {
+			bucketed++
+		}
+		for i := range b.Len() {
+			if f.Buckets > 1 && SrcBucket(b.SrcAddr[i], f.Buckets) != f.Bucket {
+				t.Fatalf("%s (bucket %d/%d) holds src %x of bucket %d", f.Path, f.Bucket, f.Buckets, b.SrcAddr[i], SrcBucket(b.SrcAddr[i], f.Buckets))
+			}
+			in := func(ns int64, s Span) bool { return !flow.Time(ns).Before(s.Min) && !flow.Time(ns).After(s.Max) }
+			recv := Span{Min: f.MinTime, Max: f.MaxTime}
+			if !in(b.TimeReceived[i], recv) || !in(b.TimeStart[i], f.TimeStart) || !in(b.TimeEnd[i], f.TimeEnd) {
+				t.Fatalf("%s: row %d times %v %v %v outside the file's ranges %+v %+v %+v", f.Path, i,
+					flow.Time(b.TimeReceived[i]), flow.Time(b.TimeStart[i]), flow.Time(b.TimeEnd[i]), recv, f.TimeStart, f.TimeEnd)
+			}
+		}
+	}
+	if bucketed == 0 {
+		t.Fatalf("none of %d files is bucketed", len(files))
+	}
+	if d := diffMultisets(multiset(sent), multiset(readAll(t, files))); d != "" {
+		t.Fatal(d)
+	}
+	// The catalog rebuilt from footers holds the same extents.
+	if err := os.Remove(filepath.Join(dir, "flows", catalogName)); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := ReadCatalog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cat.files) != len(files) {
+		t.Fatalf("rebuilt catalog: %d files, want %d", len(cat.files), len(files))
+	}
+	for i, f := range cat.files {
+		w := files[i]
+		if f.rel != w.rel || f.Bucket != w.Bucket || f.Buckets != w.Buckets || !f.TimeStart.Min.Equal(w.TimeStart.Min) ||
+			!f.TimeStart.Max.Equal(w.TimeStart.Max) || !f.TimeEnd.Min.Equal(w.TimeEnd.Min) || !f.TimeEnd.Max.Equal(w.TimeEnd.Max) ||
+			!f.MinTime.Equal(w.MinTime) || !f.MaxTime.Equal(w.MaxTime) {
+			t.Fatalf("rebuilt %+v, saved %+v", f, w)
+		}
+	}
+}
+
+// Select never leaves out a file holding a wanted flow, and leaves out
+// most files for a single source: a random filter's flows read from the
+// selected files are exactly its flows read from all files.
+func TestSelectOracle(t *testing.T) {
+	dir := t.TempDir()
+	writeBucketedLake(t, dir)
+	cat, err := ReadCatalog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := cat.Select(Filter{})
+	rows := make([]*flow.Batch, len(all))
+	everything := new(flow.Batch)
+	for i, f := range all {
+		rows[i] = readAll(t, []FileInfo{f})
+		everything.AppendBatch(rows[i])
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	pick := func() int { return r.IntN(everything.Len()) }
+	window := func(col []int64) Span {
+		a, b := col[pick()], col[pick()]
+		if a > b {
+			a, b = b, a
+		}
+		s := Span{Min: flow.Time(a), Max: flow.Time(b)}
+		switch r.IntN(4) { // open ends too
+		case 0:
+			s.Min = time.Time{}
+		case 1:
+			s.Max = time.Time{}
+		}
+		return s
+	}
+	wants := func(flt *Filter, b *flow.Batch, i int) bool {
+		if !flt.From.IsZero() && flow.Time(b.TimeReceived[i]).Before(flt.From) {
+			return false
+		}
+		if !flt.To.IsZero() && !flow.Time(b.TimeReceived[i]).Before(flt.To) {
+			return false
+		}
+		for name, s := range flt.Times {
+			v := map[string]int64{"time_received": b.TimeReceived[i], "time_start": b.TimeStart[i], "time_end": b.TimeEnd[i]}[name]
+			if (!s.Min.IsZero() && flow.Time(v).Before(s.Min)) || (!s.Max.IsZero() && flow.Time(v).After(s.Max)) {
+				return false
+			}
+		}
+		if flt.SrcAddrs == nil {
+			return true
+		}
+		for _, a := range flt.SrcAddrs {
+			if a == b.SrcAddr[i] {
+				return true
+			}
+		}
+		return false
+	}
+	count := func(flt *Filter, files []FileInfo) int {
+		n := 0
+		for _, f := range files {
+			for k, g := range all {
+				if g.rel != f.rel {
+					continue
+				}
+				for i := range rows[k].Len() {
+					if wants(flt, rows[k], i) {
+						n++
+					}
+				}
+			}
+		}
+		return n
+	}
+	var singleSel, singleAll int
+	for trial := range 300 {
+		var flt Filter
+		if r.IntN(2) == 0 {
+			for range r.IntN(3) + 1 {
+				flt.SrcAddrs = append(flt.SrcAddrs, everything.SrcAddr[pick()])
+			}
+		}
+		names := []string{"time_received", "time_start", "time_end"}
+		for _, name := range names[:r.IntN(4)] {
+			if flt.Times == nil {
+				flt.Times = map[string]Span{}
+			}
+			col := map[string][]int64{"time_received": everything.TimeReceived, "time_start": everything.TimeStart, "time_end": everything.TimeEnd}[name]
+			flt.Times[name] = window(col)
+		}
+		if r.IntN(3) == 0 {
+			w := window(everything.TimeReceived)
+			flt.From, flt.To = w.Min, w.Max
+		}
+		sel := cat.Select(flt)
+		if got, want := count(&flt, sel), count(&flt, all); got != want {
+			t.Fatalf("trial %d: filter %+v: %d flows in the %d selected files, %d in all %d", trial, flt, got, len(sel), want, len(all))
+		}
+		if len(flt.SrcAddrs) == 1 && flt.Times == nil && flt.From.IsZero() && flt.To.IsZero() {
+			singleSel += len(sel)
+			singleAll += len(all)
+		}
+	}
+	if singleAll == 0 || singleSel*2 > singleAll {
+		t.Fatalf("a single source selects %d of %d files over the trials: buckets do not prune", singleSel, singleAll)
+	}
+	t.Logf("a single source selects %d of %d files", singleSel, singleAll)
+}
