@@ -201,6 +201,7 @@ func Open(dataDir string, cfg Config) (*Archive, error) {
 			// values) cost 15 % of the flush CPU, so only compacted files
 			// carry them.
 			noStringBounds: true,
+			pageBytes:      32 << 10,
 		},
 	}
 	if err := a.reconcile(); err != nil {

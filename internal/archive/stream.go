@@ -26,7 +26,15 @@ type stream struct {
 	rgRows int    // rows in the row group being built
 	used   uint64 // Archive.useSeq at the last append
 	ext    extent
+	// stage gathers the rows of a bucket from successive batches until
+	// stageRows are in, then they are encoded together: encoding 64 rows
+	// of each of 16 buckets per batch touched 16 files' column buffers and
+	// dictionaries per column and measured 1.9x the CPU of one file.
+	stage *flow.Batch
 }
+
+// stageRows is how many rows a bucketed stream gathers before encoding.
+const stageRows = 2048
 
 // streamKey names a flush file being built: flows of one hour whose
 // src_addr falls in bucket of buckets (SrcBucket).
@@ -51,29 +59,50 @@ func newStream(fw *fileWriter, key streamKey) *stream {
 }
 
 // append encodes the rows (nil: all) of b, all of the stream's hour and
-// bucket. On error the stream is unusable: some columns may hold the rows,
-// others not.
+// bucket; rows of a bucket are staged first (see stage). On error the
+// stream is unusable: some columns may hold the rows, others not.
 func (s *stream) append(b *flow.Batch, rows []int) error {
-	n := b.Len()
-	if rows != nil {
-		n = len(rows)
+	if rows == nil {
+		s.rows += b.Len()
+		if err := s.flushStage(); err != nil {
+			return err
+		}
+		return s.encode(b, b.Len())
 	}
+	if s.stage == nil {
+		s.stage = new(flow.Batch)
+	}
+	s.stage.AppendRows(b, rows)
+	s.rows += len(rows)
+	if s.stage.Len() < stageRows {
+		return nil
+	}
+	return s.flushStage()
+}
+
+// flushStage encodes the staged rows.
+func (s *stream) flushStage() error {
+	if s.stage == nil || s.stage.Len() == 0 {
+		return nil
+	}
+	err := s.encode(s.stage, s.stage.Len())
+	s.stage.Truncate(0)
+	return err
+}
+
+// encode encodes the first n rows of b.
+func (s *stream) encode(b *flow.Batch, n int) error {
 	cols := s.fw.w.ColumnWriters()
 	for c := range schema.Columns {
 		for lo := 0; lo < n; lo += valueChunk {
 			hi := min(lo+valueChunk, n)
-			if rows == nil {
-				s.vals = columnValues(s.vals[:cap(s.vals)], b, c, lo, hi)
-			} else {
-				s.vals = columnValuesPerm(s.vals[:cap(s.vals)], b, c, rows[lo:hi])
-			}
+			s.vals = columnValues(s.vals[:cap(s.vals)], b, c, lo, hi)
 			if _, err := cols[c].WriteRowValues(s.vals); err != nil {
 				return fmt.Errorf("column %s: %w", schema.Columns[c].Name, err)
 			}
 		}
 	}
-	s.ext.merge(extentOf(b, rows))
-	s.rows += n
+	s.ext.merge(extentOf(b, nil))
 	s.rgRows += n
 	if rg := s.fw.opt.rowGroupRows; rg > 0 && s.rgRows >= rg {
 		// Row groups end at batch boundaries, a batch past the target at
@@ -89,6 +118,10 @@ func (s *stream) append(b *flow.Batch, rows []int) error {
 // finish closes the file and returns it. The stream's writer may be reused
 // afterwards (fileWriter.writer resets it).
 func (s *stream) finish() (*encodedFile, error) {
+	if err := s.flushStage(); err != nil {
+		s.fw.w = nil
+		return nil, err
+	}
 	for _, kv := range s.ext.meta(s.key.bucket, s.key.buckets) {
 		s.fw.w.SetKeyValueMetadata(kv[0], kv[1])
 	}

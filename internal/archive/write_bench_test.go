@@ -23,7 +23,10 @@ func BenchmarkWrite(b *testing.B) {
 	b.Run("stats=all", func(b *testing.B) { benchWrite(b, false) })
 	b.Run("stats=nostrings", func(b *testing.B) { benchWrite(b, true) })
 	b.Run("archive", benchArchiveFlush)
-	b.Run("archive-batches=1Ki", benchArchiveSmallBatches)
+	// buckets=16 spreads each flush over 16 files by src_addr (the default
+	// at this rate); buckets=1 is the layout without buckets.
+	b.Run("archive-batches=1Ki/buckets=16", func(b *testing.B) { benchArchiveSmallBatches(b, 16) })
+	b.Run("archive-batches=1Ki/buckets=1", func(b *testing.B) { benchArchiveSmallBatches(b, 1) })
 }
 
 // benchArchiveSmallBatches is the flush path as the collector drives it:
@@ -31,7 +34,7 @@ func BenchmarkWrite(b *testing.B) {
 // (512 Ki, serve's default) are in, then a flush. It reports the process
 // CPU per flow, GC included, and the live heap the archive holds just
 // before a flush.
-func benchArchiveSmallBatches(b *testing.B) {
+func benchArchiveSmallBatches(b *testing.B, buckets int) {
 	const n, per = 1 << 19, 1 << 10
 	all := genBatch(1, time.Date(2026, 11, 30, 13, 0, 0, 0, time.UTC), n, 20000)
 	batches := make([]*flow.Batch, 0, n/per)
@@ -50,11 +53,12 @@ func benchArchiveSmallBatches(b *testing.B) {
 	}
 	all = nil
 	before := live()
-	a, err := Open(b.TempDir(), Config{FlushInterval: time.Hour, FlushRows: 1 << 30, Registerer: prometheus.NewRegistry()})
+	a, err := Open(b.TempDir(), Config{FlushInterval: time.Hour, FlushRows: 1 << 30, SrcBuckets: buckets, Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer a.Close()
+	a.buckets = a.bucketsFor(n) // as after a flush of n flows
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	for range b.N {
