@@ -51,6 +51,9 @@ type Compiled struct {
 	Columns []Column
 	// Render is nil when the query has no render operator.
 	Render *Render
+	// Bounds tells which rows of the flows table the query can need, so
+	// that the caller can skip lake files; the SQL filters rows regardless.
+	Bounds Bounds
 }
 
 // Compile parses and compiles a query. Errors are *Error with the position
@@ -128,7 +131,9 @@ func CompileQuery(q *Query, opts Options) (*Compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.finish(r), nil
+	out := c.finish(r)
+	out.Bounds = c.bounds(q)
+	return out, nil
 }
 
 func (c *compiler) let(l *Let) error {
