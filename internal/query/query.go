@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/flowlake/flowlake/internal/archive"
 	"github.com/flowlake/flowlake/internal/engine"
+	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/kql"
 	"github.com/flowlake/flowlake/internal/timewindow"
 )
@@ -170,7 +172,7 @@ func (s *Service) Run(ctx context.Context, req Request) (*Response, error) {
 		return resp, nil
 	}
 	t1 := time.Now()
-	res, err := s.cfg.Engine.Query(ctx, c.SQL, w.From, w.To)
+	res, err := s.cfg.Engine.QueryFiltered(ctx, c.SQL, filter(c.Bounds, w.From, w.To))
 	if err != nil {
 		return nil, &Error{Kind: "execution", Message: err.Error(), err: err}
 	}
@@ -190,6 +192,26 @@ func (s *Service) Run(ctx context.Context, req Request) (*Response, error) {
 		resp.Rows[i] = out
 	}
 	return resp, nil
+}
+
+// filter turns the compiled query's bounds into the archive filter that
+// chooses the lake files the query reads: a needle query on one source and
+// one day reads the few files of that day and that source's bucket.
+func filter(b kql.Bounds, from, to time.Time) archive.Filter {
+	f := archive.Filter{From: from, To: to}
+	if b.SrcAddrs != nil {
+		f.SrcAddrs = make([]flow.Addr, len(b.SrcAddrs))
+		for i, a := range b.SrcAddrs {
+			f.SrcAddrs[i] = flow.Addr(a)
+		}
+	}
+	for name, t := range b.Times {
+		if f.Times == nil {
+			f.Times = map[string]archive.Span{}
+		}
+		f.Times[name] = archive.Span{Min: t.Min, Max: t.Max}
+	}
+	return f
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -169,3 +169,77 @@ func TestEnrichmentTables(t *testing.T) {
 		t.Errorf("networks table: %v", resp.Rows)
 	}
 }
+
+// A needle query reads only the lake files of its source's bucket and its
+// day, and answers exactly as the same query over every file does.
+func TestNeedleReadsFewFiles(t *testing.T) {
+	dir := t.TempDir()
+	a, err := archive.Open(dir, archive.Config{GraceDelete: -1, SrcBuckets: 8, BucketRows: 50, FlushRows: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var hosts []string
+	for i := range 40 {
+		hosts = append(hosts, fmt.Sprintf("10.1.%d.%d", i/8, 1+i%8))
+	}
+	for d := range 4 {
+		for h := range 3 {
+			var b flow.Batch
+			for i := range 1200 {
+				at := day0.Add(time.Duration(d)*24*time.Hour + time.Duration(h*5)*time.Hour + time.Duration(i)*time.Second)
+				r := rec(hosts[(i*7+d)%len(hosts)], hosts[(i*13+h)%len(hosts)], []uint16{443, 53, 80}[i%3], uint64(100+i), at)
+				b.Append(&r)
+			}
+			if err := a.WriteBatch(&b); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	open := func(files func(archive.Filter) ([]string, error)) *Service {
+		e, err := engine.Open(engine.Config{DataDir: dir, Files: files})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Close() })
+		return New(Config{Engine: e})
+	}
+	list := archive.Lister(dir)
+	pruned := open(list)
+	// The same catalog, told only the time window.
+	full := open(func(f archive.Filter) ([]string, error) { return list(archive.Filter{From: f.From, To: f.To}) })
+	var fewer bool
+	for i, src := range hosts[:10] {
+		day := day0.Add(time.Duration(i%4) * 24 * time.Hour)
+		q := fmt.Sprintf(`flows | where time_start >= datetime(%s) and time_start < datetime(%s) and src_addr == "%s" and dst_port == 443 | summarize n=count(), b=sum(bytes) by dst_addr | order by dst_addr asc`,
+			day.Format(time.RFC3339), day.Add(24*time.Hour).Format(time.RFC3339), src)
+		p, err := pruned.Run(context.Background(), Request{Query: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := full.Run(context.Background(), Request{Query: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(p.Rows) != fmt.Sprint(w.Rows) {
+			t.Fatalf("%s:\npruned (%d files) %v\nall (%d files)    %v", q, p.Timing.Files, p.Rows, w.Timing.Files, w.Rows)
+		}
+		if len(w.Rows) == 0 {
+			t.Fatalf("%s: no rows: the test checks nothing", q)
+		}
+		if p.Timing.Files > w.Timing.Files {
+			t.Fatalf("pruned query read %d files, the full one %d", p.Timing.Files, w.Timing.Files)
+		}
+		t.Logf("%s: %d of %d files", src, p.Timing.Files, w.Timing.Files)
+		fewer = fewer || p.Timing.Files*4 <= w.Timing.Files
+	}
+	if !fewer {
+		t.Fatal("no needle query read at most a quarter of the files")
+	}
+}
