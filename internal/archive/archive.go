@@ -191,8 +191,11 @@ func Open(dataDir string, cfg Config) (*Archive, error) {
 		m:        newMetrics(cfg.Registerer),
 		streams:  map[streamKey]*stream{},
 		keyRows:  map[streamKey][]int{},
-		buckets:  1,
-		kick:     make(chan struct{}, 1),
+		// One bucket until a flush shows the rate: an import of a small log
+		// or a CLI write makes one file, not SrcBuckets tiny ones. A fast
+		// collector's first flush thus lands in a file of every bucket.
+		buckets: 1,
+		kick:    make(chan struct{}, 1),
 		flushOpt: writeOptions{
 			rowGroupRows: cfg.RowGroupRows,
 			level:        flushLevel,
@@ -461,7 +464,7 @@ func (a *Archive) Flush() error {
 		open = append(open, s)
 	}
 	clear(a.streams)
-	a.buckets = a.bucketsFor(a.open)
+	a.buckets = a.nextBuckets(a.buckets, a.open)
 	a.open = 0
 	a.mu.Unlock()
 
@@ -550,6 +553,20 @@ func (a *Archive) bucketsFor(rows int) int {
 	k := 1
 	for k < a.cfg.SrcBuckets && rows >= 2*k*a.cfg.BucketRows {
 		k *= 2
+	}
+	return k
+}
+
+// nextBuckets returns the bucket count after a flush of rows flows when
+// cur was used: more at once, fewer only once flushes hold less than half
+// of what cur needs. Files of different counts are never merged (a bucket
+// of 8 is two of 16), so a count flapping with the flush sizes (a flush
+// kicked by FlushRows, then a short one by the clock) left a 100 M-flow
+// lake with files of several counts, a third of which a needle read.
+func (a *Archive) nextBuckets(cur, rows int) int {
+	k := a.bucketsFor(rows)
+	if k < cur && a.bucketsFor(2*rows) >= cur {
+		return cur
 	}
 	return k
 }

@@ -254,3 +254,23 @@ func TestSelectOracle(t *testing.T) {
 	}
 	t.Logf("a single source selects %d of %d files", singleSel, singleAll)
 }
+
+// The bucket count follows the flush sizes up at once and down only when
+// flushes fall under half of what the count needs, so that flushes of
+// alternating sizes (one kicked by FlushRows, one by the clock) keep one
+// count.
+func TestNextBuckets(t *testing.T) {
+	a := &Archive{cfg: Config{SrcBuckets: 16, BucketRows: 100}}
+	steps := []struct{ rows, want int }{
+		{50, 1}, {199, 1}, {200, 2}, {1600, 16}, {5000, 16}, // up at once, capped
+		{900, 16}, {1599, 16}, {800, 16}, // 800 flows still fill 16 half-full files
+		{799, 4}, {400, 4}, {399, 4}, {199, 1}, {0, 1},
+	}
+	k := 1
+	for _, s := range steps {
+		k = a.nextBuckets(k, s.rows)
+		if k != s.want {
+			t.Fatalf("after a flush of %d flows: %d buckets, want %d", s.rows, k, s.want)
+		}
+	}
+}
