@@ -62,7 +62,10 @@ type Config struct {
 	// disk so that running queries finish (default 1m; negative: delete at once).
 	GraceDelete time.Duration
 	// RowGroupRows is the number of rows per Parquet row group (default
-	// 128Ki): the unit of pruning by statistics.
+	// 32Ki): the unit of pruning by statistics. A needle query reads the
+	// row group of its source in each file of its bucket; 32 Ki rows
+	// instead of 128 Ki halved a needle's DuckDB time for 2.7 % more
+	// bytes (9 compacted files of a 10 M-flow lake, rewritten both ways).
 	RowGroupRows int
 	// SrcBuckets is the most buckets an hour's flows are spread over by
 	// src_addr (SrcBucket; a power of two, default 16; 1: none).
@@ -100,7 +103,7 @@ func (c *Config) setDefaults() {
 		c.GraceDelete = time.Minute
 	}
 	if c.RowGroupRows <= 0 {
-		c.RowGroupRows = 128 << 10
+		c.RowGroupRows = 32 << 10
 	}
 	if c.SrcBuckets <= 0 {
 		c.SrcBuckets = 16
@@ -132,19 +135,20 @@ type Archive struct {
 	// streams are the flush files being built, by hour of time_received
 	// and src_addr bucket; ready are finished ones waiting for the next
 	// flush (or for the disk to work again).
-	streams  map[streamKey]*stream
-	ready    []*encodedFile
-	idle     []*fileWriter // flush file writers not in use, for reuse
-	buckets  int           // src_addr buckets of the streams opened until the next flush
-	rowKeys  []streamKey   // WriteBatch's scratch: the stream of each row
-	keyRows  map[streamKey][]int
-	useSeq   uint64 // stream use counter, for closing the least recent
-	open     int    // flows in streams
-	pending  int    // flows buffered or being flushed
-	failing  bool
-	lastFail time.Time
-	dropping bool
-	closed   bool
+	streams   map[streamKey]*stream
+	ready     []*encodedFile
+	idle      []*fileWriter // flush file writers not in use, for reuse
+	buckets   int           // src_addr buckets of the streams opened until the next flush
+	rowKeys   []streamKey   // WriteBatch's scratch: the stream of each row
+	keyRows   map[streamKey][]int
+	useSeq    uint64 // stream use counter, for closing the least recent
+	lastFlush time.Time
+	open      int // flows in streams
+	pending   int // flows buffered or being flushed
+	failing   bool
+	lastFail  time.Time
+	dropping  bool
+	closed    bool
 
 	flushMu  sync.Mutex // one flush at a time
 	flushOpt writeOptions
@@ -464,8 +468,9 @@ func (a *Archive) Flush() error {
 		open = append(open, s)
 	}
 	clear(a.streams)
-	a.buckets = a.nextBuckets(a.buckets, a.open)
-	a.open = 0
+	now := time.Now()
+	a.buckets = a.nextBuckets(a.buckets, a.flushSize(a.open, now.Sub(a.lastFlush)))
+	a.open, a.lastFlush = 0, now
 	a.mu.Unlock()
 
 	// Closing a file encodes its last row group: done outside the lock, so
@@ -555,6 +560,19 @@ func (a *Archive) bucketsFor(rows int) int {
 		k *= 2
 	}
 	return k
+}
+
+// flushSize is how many flows a flush holds at the rate of the last one
+// (rows in elapsed): FlushInterval's worth, FlushRows at most. Counting
+// rows per flush instead let a short flush (one kicked by FlushRows, then
+// one by the clock a second later) drop the bucket count. Flushes closer
+// than a quarter interval (called by hand: tests, Close) count as they
+// are.
+func (a *Archive) flushSize(rows int, elapsed time.Duration) int {
+	if elapsed < a.cfg.FlushInterval/4 || a.lastFlush.IsZero() {
+		return rows
+	}
+	return int(min(float64(rows)*float64(a.cfg.FlushInterval)/float64(elapsed), float64(a.cfg.FlushRows)))
 }
 
 // nextBuckets returns the bucket count after a flush of rows flows when
@@ -698,6 +716,10 @@ func (a *Archive) Run(ctx context.Context) {
 		if !wait {
 			// Errors are logged (once per streak) and counted by Flush.
 			_ = a.Flush()
+			// The next flush is due a full interval after this one: a
+			// tick right after a flush kicked by FlushRows made a file of
+			// a few flows per bucket.
+			t.Reset(a.cfg.FlushInterval)
 		}
 	}
 }

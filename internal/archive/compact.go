@@ -263,6 +263,9 @@ func (a *Archive) compactionGroups(now time.Time) [][]FileInfo {
 // itself rewritten when the hour closes, or 4×CompactMinFiles whatever
 // they hold, so that a slow hour does not pile up unsorted files.
 func (a *Archive) worthInHour(files []FileInfo) bool {
+	if a.cfg.CompactMinFiles <= 1 {
+		return true // compact everything now (flowlake archive compact --min-files 1)
+	}
 	var rows int64
 	for _, f := range files {
 		rows += f.Rows

@@ -274,3 +274,22 @@ func TestNextBuckets(t *testing.T) {
 		}
 	}
 }
+
+// flushSize counts a flush at the rate it was filled, so that a flush
+// shortly after another does not look like a slow exporter.
+func TestFlushSize(t *testing.T) {
+	a := &Archive{cfg: Config{FlushInterval: 4 * time.Second, FlushRows: 1000}, lastFlush: time.Now()}
+	for _, c := range []struct {
+		rows    int
+		elapsed time.Duration
+		want    int
+	}{
+		{100, 4 * time.Second, 100}, {100, 2 * time.Second, 200}, {100, time.Second, 400},
+		{300, time.Second, 1000},           // FlushRows caps it
+		{100, 999 * time.Millisecond, 100}, // too soon to tell a rate: as it is
+	} {
+		if got := a.flushSize(c.rows, c.elapsed); got != c.want {
+			t.Errorf("flushSize(%d, %v) = %d, want %d", c.rows, c.elapsed, got, c.want)
+		}
+	}
+}
