@@ -137,11 +137,10 @@ type Archive struct {
 	// flush (or for the disk to work again).
 	streams   map[streamKey]*stream
 	ready     []*encodedFile
-	idle      []*fileWriter // flush file writers not in use, for reuse
-	buckets   int           // src_addr buckets of the streams opened until the next flush
-	rowKeys   []streamKey   // WriteBatch's scratch: the stream of each row
-	keyRows   map[streamKey][]int
-	useSeq    uint64 // stream use counter, for closing the least recent
+	idle      []*fileWriter       // flush file writers not in use, for reuse
+	buckets   int                 // src_addr buckets of the streams opened until the next flush
+	keyRows   map[streamKey][]int // encodeLocked's scratch: the rows of each stream
+	useSeq    uint64              // stream use counter, for closing the least recent
 	lastFlush time.Time
 	open      int // flows in streams
 	pending   int // flows buffered or being flushed
@@ -359,7 +358,6 @@ func (a *Archive) encodeLocked(b *flow.Batch) (full bool) {
 	// Flows of several hours (late exporters, imports of old logs) or
 	// buckets: each file stays inside its partition and bucket. Rows are
 	// encoded through an index, not copied.
-	a.rowKeys = a.rowKeys[:0]
 	var order []streamKey
 	for i, t := range b.TimeReceived {
 		k := streamKey{hour: hourOf(t)}
@@ -513,7 +511,6 @@ func (a *Archive) Flush() error {
 	written := 0
 	for _, f := range files {
 		fi, werr := writeFileWith(a.flowsDir, a.newName(f.ext.recv[0], "f"), int64(f.rows), f.writeTo)
-		f.ext.describe(&fi, f.key.bucket, f.key.buckets)
 		if werr != nil {
 			failed = append(failed, f)
 			if err == nil {
@@ -521,6 +518,7 @@ func (a *Archive) Flush() error {
 			}
 			continue
 		}
+		f.ext.describe(&fi, f.key.bucket, f.key.buckets)
 		infos = append(infos, fi)
 		written += f.rows
 	}

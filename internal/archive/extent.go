@@ -85,33 +85,23 @@ type extent struct {
 	n                int // rows covered; 0: the ranges are unset
 }
 
-// extentOf returns the extent of rows (nil: all) of b.
-func extentOf(b *flow.Batch, rows []int) extent {
-	var e extent
-	span := func(col []int64) [2]int64 {
-		var lo, hi int64
-		if rows == nil {
-			lo, hi = col[0], col[0]
-			for _, t := range col {
-				lo, hi = min(lo, t), max(hi, t)
-			}
-		} else {
-			lo, hi = col[rows[0]], col[rows[0]]
-			for _, r := range rows {
-				lo, hi = min(lo, col[r]), max(hi, col[r])
-			}
-		}
-		return [2]int64{toMillis(lo) * 1e6, toMillis(hi) * 1e6}
+// extentOf returns the extent of b's rows.
+func extentOf(b *flow.Batch) extent {
+	if b.Len() == 0 {
+		return extent{}
 	}
-	e.n = b.Len()
-	if rows != nil {
-		e.n = len(rows)
+	return extent{recv: storedSpan(b.TimeReceived), start: storedSpan(b.TimeStart), end: storedSpan(b.TimeEnd), n: b.Len()}
+}
+
+// storedSpan returns the smallest and largest of col (non-empty) as
+// stored: floored to the millisecond, so that catalog ranges are exactly
+// those of the files' values.
+func storedSpan(col []int64) [2]int64 {
+	lo, hi := col[0], col[0]
+	for _, t := range col {
+		lo, hi = min(lo, t), max(hi, t)
 	}
-	if e.n == 0 {
-		return e
-	}
-	e.recv, e.start, e.end = span(b.TimeReceived), span(b.TimeStart), span(b.TimeEnd)
-	return e
+	return [2]int64{toMillis(lo) * 1e6, toMillis(hi) * 1e6}
 }
 
 // merge widens e to cover o.

@@ -67,7 +67,7 @@ func (s *stream) append(b *flow.Batch, rows []int) error {
 		if err := s.flushStage(); err != nil {
 			return err
 		}
-		return s.encode(b, b.Len())
+		return s.encode(b)
 	}
 	if s.stage == nil {
 		s.stage = new(flow.Batch)
@@ -85,13 +85,14 @@ func (s *stream) flushStage() error {
 	if s.stage == nil || s.stage.Len() == 0 {
 		return nil
 	}
-	err := s.encode(s.stage, s.stage.Len())
+	err := s.encode(s.stage)
 	s.stage.Truncate(0)
 	return err
 }
 
-// encode encodes the first n rows of b.
-func (s *stream) encode(b *flow.Batch, n int) error {
+// encode encodes every row of b.
+func (s *stream) encode(b *flow.Batch) error {
+	n := b.Len()
 	cols := s.fw.w.ColumnWriters()
 	for c := range schema.Columns {
 		for lo := 0; lo < n; lo += valueChunk {
@@ -102,7 +103,7 @@ func (s *stream) encode(b *flow.Batch, n int) error {
 			}
 		}
 	}
-	s.ext.merge(extentOf(b, nil))
+	s.ext.merge(extentOf(b))
 	s.rgRows += n
 	if rg := s.fw.opt.rowGroupRows; rg > 0 && s.rgRows >= rg {
 		// Row groups end at batch boundaries, a batch past the target at

@@ -278,14 +278,10 @@ func columnValuesPerm(vals []parquet.Value, b *flow.Batch, c int, perm []int) []
 }
 
 // timeRange returns the smallest and largest time_received of b (b
-// non-empty) as stored: truncated to the millisecond, so that catalog
-// ranges are exactly those of the files' values.
+// non-empty) as stored (storedSpan).
 func timeRange(b *flow.Batch) (lo, hi int64) {
-	lo, hi = b.TimeReceived[0], b.TimeReceived[0]
-	for _, t := range b.TimeReceived {
-		lo, hi = min(lo, t), max(hi, t)
-	}
-	return toMillis(lo) * 1e6, toMillis(hi) * 1e6
+	r := storedSpan(b.TimeReceived)
+	return r[0], r[1]
 }
 
 // toMillis converts Unix nanoseconds to the milliseconds the lake stores
@@ -304,7 +300,7 @@ func toMillis(ns int64) int64 {
 // perm, when set, is the order to write b's rows in (compaction sorts an
 // index instead of copying the batch); meta is added to the footer.
 func writeFileAtomic(fw *fileWriter, flowsDir, rel string, b *flow.Batch, perm []int, bucket, buckets int, meta ...[2]string) (FileInfo, error) {
-	ext := extentOf(b, nil)
+	ext := extentOf(b)
 	meta = append(meta, ext.meta(bucket, buckets)...)
 	fi, err := writeFileWith(flowsDir, rel, int64(b.Len()), func(w io.Writer) error {
 		return fw.write(w, b, perm, meta)
