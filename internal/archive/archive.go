@@ -255,6 +255,8 @@ func (a *Archive) reconcile() error {
 		pendingDel[d.Rel] = true
 	}
 	replaced := map[string]bool{}
+	pieces := map[string][]splitPiece{}
+	found := map[string]FileInfo{}
 	added := 0
 	for _, rel := range names {
 		if inCat[rel] || pendingDel[rel] {
@@ -266,12 +268,33 @@ func (a *Archive) reconcile() error {
 			slog.Error("archive: skipping unreadable Parquet file", "path", filepath.Join(a.flowsDir, rel), "err", err)
 			continue
 		}
+		if ft.split > 0 {
+			pieces[ft.sources[0]] = append(pieces[ft.sources[0]], splitPiece{rel, ft.split})
+			found[rel] = fi
+			continue
+		}
 		for _, s := range ft.sources {
 			replaced[s] = true
 		}
 		cat.files = append(cat.files, fi)
 		inCat[rel] = true
 		added++
+	}
+	done, drop := settleSplits(pieces, onDisk)
+	for _, ps := range pieces {
+		for _, p := range ps {
+			if drop[p.rel] {
+				slog.Warn("archive: dropping a piece of a split cut short; the file split still holds its flows", "path", found[p.rel].Path)
+				cat.deletes = append(cat.deletes, pendingDelete{Rel: p.rel})
+				continue
+			}
+			cat.files = append(cat.files, found[p.rel])
+			inCat[p.rel] = true
+			added++
+		}
+	}
+	for s := range done {
+		replaced[s] = true
 	}
 	if len(replaced) > 0 {
 		// A compaction finished writing but the catalog was not updated:

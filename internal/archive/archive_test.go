@@ -945,16 +945,19 @@ func TestLister(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("all: %v", got)
 	}
-	for i, p := range got {
-		if p != all[i].Path {
-			t.Fatalf("path %d = %s, want %s", i, p, all[i].Path)
+	for i, f := range got {
+		if f.Path != all[i].Path {
+			t.Fatalf("path %d = %s, want %s", i, f.Path, all[i].Path)
 		}
-		if _, err := os.Stat(p); err != nil {
+		if f.Schema != lakeSchemaKey {
+			t.Errorf("file %d: schema %q, want %q", i, f.Schema, lakeSchemaKey)
+		}
+		if _, err := os.Stat(f.Path); err != nil {
 			t.Fatal(err)
 		}
 	}
 	got, err = list(Filter{From: all[1].MinTime, To: all[1].MaxTime})
-	if err != nil || len(got) != 1 || got[0] != all[1].Path {
+	if err != nil || len(got) != 1 || got[0].Path != all[1].Path {
 		t.Fatalf("window of file 1: %v, %v", got, err)
 	}
 }

@@ -35,6 +35,10 @@ type FileInfo struct {
 	// Buckets > 1: the file holds only flows whose src_addr is in bucket
 	// Bucket of Buckets (SrcBucket).
 	Bucket, Buckets int
+	// Schema fingerprints the file's columns (schemaKey): files with one
+	// non-empty Schema read as one table. Empty for files catalogued
+	// before it was recorded.
+	Schema string
 
 	rel string // path relative to the flows directory, '/'-separated
 }
@@ -72,6 +76,7 @@ type catalogEntry struct {
 	TimeStart []int64 `json:"time_start,omitempty"`
 	TimeEnd   []int64 `json:"time_end,omitempty"`
 	SrcBucket string  `json:"src_bucket,omitempty"` // formatBucket
+	Schema    string  `json:"schema,omitempty"`     // schemaKey
 }
 
 // Files returns the files whose time_received range overlaps [from, to]
@@ -126,23 +131,18 @@ func ReadCatalog(dataDir string) (*Catalog, error) {
 	return rebuildCatalog(flowsDir)
 }
 
-// Lister returns a function that lists the paths of the lake's files that
-// may hold flows a Filter needs (Catalog.Select), oldest first, for
+// Lister returns a function that lists the lake's files that may hold
+// flows a Filter needs (Catalog.Select), oldest first, for
 // engine.Config.Files. Each call reads the catalog afresh (ReadCatalog), so
 // a query sees the files flushed or compacted since the previous one. An
-// empty or missing lake yields no paths and no error.
-func Lister(dataDir string) func(Filter) ([]string, error) {
-	return func(flt Filter) ([]string, error) {
+// empty or missing lake yields no files and no error.
+func Lister(dataDir string) func(Filter) ([]FileInfo, error) {
+	return func(flt Filter) ([]FileInfo, error) {
 		cat, err := ReadCatalog(dataDir)
 		if err != nil {
 			return nil, fmt.Errorf("archive: list files: %w", err)
 		}
-		files := cat.Select(flt)
-		paths := make([]string, len(files))
-		for i, f := range files {
-			paths[i] = f.Path
-		}
-		return paths, nil
+		return cat.Select(flt), nil
 	}
 }
 
@@ -175,7 +175,7 @@ func loadCatalog(flowsDir string) (*Catalog, error) {
 			Path:    filepath.Join(flowsDir, filepath.FromSlash(e.Path)),
 			MinTime: flow.Time(e.Min), MaxTime: flow.Time(e.Max),
 			Rows: e.Rows, Bytes: e.Bytes, Compacted: e.Compacted,
-			rel: e.Path,
+			Schema: e.Schema, rel: e.Path,
 		}
 		span := func(r []int64) Span {
 			if len(r) != 2 || r[0] > r[1] {
@@ -212,6 +212,7 @@ func (c *Catalog) save() error {
 		e := catalogEntry{
 			Path: f.rel, Min: f.MinTime.UnixNano(), Max: f.MaxTime.UnixNano(),
 			Rows: f.Rows, Bytes: f.Bytes, Compacted: f.Compacted,
+			Schema: f.Schema,
 		}
 		if f.TimeStart.Known {
 			e.TimeStart = []int64{f.TimeStart.Min.UnixNano(), f.TimeStart.Max.UnixNano()}
@@ -300,23 +301,34 @@ func rebuildCatalog(flowsDir string) (*Catalog, error) {
 	c := &Catalog{flowsDir: flowsDir}
 	known := map[string]FileInfo{}
 	replaced := map[string]bool{}
+	pieces := map[string][]splitPiece{}
+	onDisk := map[string]bool{}
 	for _, rel := range names {
+		onDisk[rel] = true
 		fi, ft, err := statFile(flowsDir, rel)
 		if err != nil {
 			slog.Error("archive: skipping unreadable Parquet file", "path", filepath.Join(flowsDir, rel), "err", err)
 			continue
 		}
 		known[rel] = fi
+		if ft.split > 0 {
+			pieces[ft.sources[0]] = append(pieces[ft.sources[0]], splitPiece{rel, ft.split})
+			continue
+		}
 		for _, s := range ft.sources {
 			replaced[s] = true
 		}
+	}
+	done, drop := settleSplits(pieces, onDisk)
+	for s := range done {
+		replaced[s] = true
 	}
 	for _, rel := range names {
 		fi, ok := known[rel]
 		if !ok {
 			continue
 		}
-		if replaced[rel] {
+		if replaced[rel] || drop[rel] {
 			c.deletes = append(c.deletes, pendingDelete{Rel: rel})
 			continue
 		}
@@ -337,5 +349,6 @@ func statFile(flowsDir, rel string) (FileInfo, footer, error) {
 		Path: path, MinTime: flow.Time(ft.min), MaxTime: flow.Time(ft.max),
 		Rows: ft.rows, Bytes: size, Compacted: len(ft.sources) > 0, rel: rel,
 		TimeStart: ft.start, TimeEnd: ft.end, Bucket: ft.bucket, Buckets: ft.buckets,
+		Schema: ft.schema,
 	}, ft, nil
 }

@@ -5,8 +5,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"os"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -180,6 +182,25 @@ func (a *Archive) Compact(ctx context.Context) (CompactResult, error) {
 	defer a.maintMu.Unlock()
 	var res CompactResult
 	now := time.Now()
+	// Splitting first: the pieces are merged below with their bucket's
+	// other small files.
+	files, buckets := a.splitCandidates(now)
+	for i, f := range files {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		out, err := a.splitFile(f, buckets[i])
+		if err != nil {
+			return res, err
+		}
+		res.FilesIn++
+		res.FilesOut += len(out)
+		res.BytesIn += f.Bytes
+		for _, o := range out {
+			res.Rows += o.Rows
+			res.BytesOut += o.Bytes
+		}
+	}
 	for _, group := range a.compactionGroups(now) {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -197,6 +218,109 @@ func (a *Archive) Compact(ctx context.Context) (CompactResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// splitCandidates returns, for each past hour whose files have different
+// src_addr bucket counts, the files with fewer buckets than the most, and
+// that count. They come from flushes before the bucket count followed the
+// rate (the first of a process, the last before it stops): a needle reads
+// every one of them, and compaction never merges them with a bucket's
+// files.
+func (a *Archive) splitCandidates(now time.Time) (files []FileInfo, buckets []int) {
+	cat := a.Catalog()
+	most := map[string]int{}
+	for _, f := range cat.files {
+		dir := path.Dir(f.rel)
+		most[dir] = max(most[dir], f.Buckets, 1)
+	}
+	for _, f := range cat.files {
+		k := most[path.Dir(f.rel)]
+		hourEnd := time.Unix(0, (hourOf(f.MinTime.UnixNano())+1)*int64(time.Hour))
+		if max(f.Buckets, 1) < k && now.After(hourEnd.Add(2*a.cfg.FlushInterval)) {
+			files = append(files, f)
+			buckets = append(buckets, k)
+		}
+	}
+	return files, buckets
+}
+
+// splitFile rewrites f as one compacted file per src_addr bucket of k that
+// it has flows of. Each piece names f as its source and how many pieces
+// there are (metaSplit), so that a crash while they are written leaves
+// either all of them, which replace f, or some, which are dropped
+// (settleSplits).
+func (a *Archive) splitFile(f FileInfo, k int) ([]FileInfo, error) {
+	in := new(flow.Batch)
+	if err := readFile(f.Path, in); err != nil {
+		a.m.corrupt.Inc()
+		return nil, fmt.Errorf("archive: split: %w", err)
+	}
+	rows := make([][]int, k)
+	for i, src := range in.SrcAddr[:in.Len()] {
+		b := SrcBucket(src, k)
+		rows[b] = append(rows[b], i)
+	}
+	n := 0
+	for _, r := range rows {
+		if len(r) > 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("archive: split: %s holds no rows", f.Path)
+	}
+	fw := a.compactFileWriter()
+	var out []FileInfo
+	piece := new(flow.Batch)
+	for b, r := range rows {
+		if len(r) == 0 {
+			continue
+		}
+		piece.Truncate(0)
+		piece.AppendRows(in, r)
+		fi, err := writeFileAtomic(fw, a.flowsDir, a.newName(piece.TimeReceived[0], "c"), piece,
+			sortedIndex(piece, compactOrder, a.cfg.RowGroupRows), b, k,
+			[2]string{metaSources, f.rel}, [2]string{metaSplit, strconv.Itoa(n)})
+		if err != nil {
+			for _, o := range out {
+				os.Remove(o.Path)
+			}
+			a.m.writeErrors.Inc()
+			return nil, fmt.Errorf("archive: split %s: %w", f.rel, err)
+		}
+		fi.Compacted = true
+		out = append(out, fi)
+	}
+	a.addFiles(out, []FileInfo{f})
+	a.m.compactions.Inc()
+	return out, nil
+}
+
+// splitPiece is a file found on disk outside the catalog that is one of
+// n pieces of a split (splitFile).
+type splitPiece struct {
+	rel string
+	n   int
+}
+
+// settleSplits decides what the pieces of splits found outside the
+// catalog mean, by the file they split: all n of them there, the split
+// finished and that file is replaced; fewer while that file is still on
+// disk, the split was cut short and the pieces are dropped (the file
+// holds their rows). Pieces of a file that is gone are kept.
+func settleSplits(pieces map[string][]splitPiece, onDisk map[string]bool) (replaced, drop map[string]bool) {
+	replaced, drop = map[string]bool{}, map[string]bool{}
+	for src, ps := range pieces {
+		switch {
+		case len(ps) == ps[0].n:
+			replaced[src] = true
+		case onDisk[src]:
+			for _, p := range ps {
+				drop[p.rel] = true
+			}
+		}
+	}
+	return replaced, drop
 }
 
 func (a *Archive) compactionGroups(now time.Time) [][]FileInfo {
@@ -274,6 +398,19 @@ func (a *Archive) worthInHour(files []FileInfo) bool {
 	return (n >= a.cfg.CompactMinFiles && rows >= int64(a.cfg.CompactTargetRows/2)) || n >= 4*a.cfg.CompactMinFiles
 }
 
+func (a *Archive) compactFileWriter() *fileWriter {
+	if a.compactWriter == nil {
+		a.compactWriter = newFileWriter(writeOptions{
+			rowGroupRows: a.cfg.RowGroupRows,
+			level:        compactLevel,
+			sorting:      compactOrder.columns(),
+			schema:       compactSchema,
+			pageBytes:    compactPageBytes,
+		})
+	}
+	return a.compactWriter
+}
+
 func (a *Archive) compactGroup(files []FileInfo) (FileInfo, error) {
 	in := new(flow.Batch)
 	var rows int64
@@ -300,16 +437,7 @@ func (a *Archive) compactGroup(files []FileInfo) (FileInfo, error) {
 	if at == 0 {
 		return FileInfo{}, fmt.Errorf("archive: compact: the %d files hold no rows", len(files))
 	}
-	if a.compactWriter == nil {
-		a.compactWriter = newFileWriter(writeOptions{
-			rowGroupRows: a.cfg.RowGroupRows,
-			level:        compactLevel,
-			sorting:      compactOrder.columns(),
-			schema:       compactSchema,
-			pageBytes:    compactPageBytes,
-		})
-	}
-	fi, err := writeFileAtomic(a.compactWriter, a.flowsDir, a.newName(in.TimeReceived[0], "c"), in,
+	fi, err := writeFileAtomic(a.compactFileWriter(), a.flowsDir, a.newName(in.TimeReceived[0], "c"), in,
 		sortedIndex(in, compactOrder, a.cfg.RowGroupRows), files[0].Bucket, files[0].Buckets,
 		[2]string{metaSources, strings.Join(sources, ",")})
 	if err != nil {

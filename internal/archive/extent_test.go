@@ -57,9 +57,11 @@ func TestSrcBucketEven(t *testing.T) {
 }
 
 // writeBucketedLake writes flows of several hours through an archive
-// whose flushes are big enough to be bucketed, compacting part of them,
-// and returns what was written.
-func writeBucketedLake(t *testing.T, dir string) *flow.Batch {
+// whose flushes are big enough to be bucketed, compacting part of them
+// (after the fifth of eight flushes, unless compact is false), and returns
+// what was written. The first flush, before the archive knows the rate,
+// is not bucketed.
+func writeBucketedLake(t *testing.T, dir string, compact bool) *flow.Batch {
 	t.Helper()
 	cfg := testConfig()
 	cfg.SrcBuckets = 8
@@ -81,7 +83,7 @@ func writeBucketedLake(t *testing.T, dir string) *flow.Batch {
 		if err := a.Flush(); err != nil {
 			t.Fatal(err)
 		}
-		if round == 4 {
+		if round == 4 && compact {
 			if _, err := a.Compact(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +100,7 @@ func writeBucketedLake(t *testing.T, dir string) *flow.Batch {
 // from footers says the same.
 func TestFileExtents(t *testing.T) {
 	dir := t.TempDir()
-	sent := writeBucketedLake(t, dir)
+	sent := writeBucketedLake(t, dir, true)
 	files := catalogFiles(t, dir)
 	bucketed := 0
 	for _, f := range files {
@@ -142,9 +144,133 @@ func TestFileExtents(t *testing.T) {
 		w := files[i]
 		if f.rel != w.rel || f.Bucket != w.Bucket || f.Buckets != w.Buckets || !f.TimeStart.Min.Equal(w.TimeStart.Min) ||
 			!f.TimeStart.Max.Equal(w.TimeStart.Max) || !f.TimeEnd.Min.Equal(w.TimeEnd.Min) || !f.TimeEnd.Max.Equal(w.TimeEnd.Max) ||
-			!f.MinTime.Equal(w.MinTime) || !f.MaxTime.Equal(w.MaxTime) {
+			!f.MinTime.Equal(w.MinTime) || !f.MaxTime.Equal(w.MaxTime) || f.Schema != w.Schema || f.Schema != lakeSchemaKey {
 			t.Fatalf("rebuilt %+v, saved %+v", f, w)
 		}
+	}
+}
+
+// Compaction splits a past hour's files of fewer src_addr buckets than
+// the hour's most into that many, and merges the pieces with their
+// buckets' files: afterwards one source's flows of the hour are in files
+// of its bucket only, and the lake holds the same flows.
+func TestSplitCoarse(t *testing.T) {
+	dir := t.TempDir()
+	sent := writeBucketedLake(t, dir, false)
+	before := catalogFiles(t, dir)
+	most := map[string]int{}
+	for _, f := range before {
+		most[filepath.Dir(f.rel)] = max(most[filepath.Dir(f.rel)], f.Buckets)
+	}
+	coarse := 0
+	for _, f := range before {
+		if f.Buckets < most[filepath.Dir(f.rel)] {
+			coarse++
+		}
+	}
+	if coarse == 0 {
+		t.Fatal("the lake has no file of fewer buckets than the most: nothing to test")
+	}
+	cfg := testConfig()
+	cfg.CompactTargetRows = 3000
+	a := openTest(t, dir, cfg)
+	res, err := a.Compact(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after := catalogFiles(t, dir)
+	for _, f := range after {
+		if f.Buckets != most[filepath.Dir(f.rel)] {
+			t.Errorf("%s: %d buckets, its hour has %d", f.rel, f.Buckets, most[filepath.Dir(f.rel)])
+		}
+		b := readAll(t, []FileInfo{f})
+		for i := range b.Len() {
+			if SrcBucket(b.SrcAddr[i], f.Buckets) != f.Bucket {
+				t.Fatalf("%s (bucket %d/%d) holds src %x of bucket %d", f.rel, f.Bucket, f.Buckets, b.SrcAddr[i], SrcBucket(b.SrcAddr[i], f.Buckets))
+			}
+		}
+	}
+	if d := diffMultisets(multiset(sent), multiset(readAll(t, after))); d != "" {
+		t.Fatal(d)
+	}
+	t.Logf("%d files (%d coarse) -> %d; %+v", len(before), coarse, len(after), res)
+}
+
+// A crash while a split's pieces are written leaves the lake as before
+// the split; a crash after all are written but before the catalog names
+// them leaves it as after. With the catalog and without it (rebuilt from
+// footers), no flow is lost or counted twice.
+func TestSplitCrash(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		drop      bool // one piece never reached the disk
+		noCatalog bool
+	}{
+		{"all pieces, catalog", false, false},
+		{"some pieces, catalog", true, false},
+		{"all pieces, no catalog", false, true},
+		{"some pieces, no catalog", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			sent := writeBucketedLake(t, dir, false)
+			catPath := filepath.Join(dir, "flows", catalogName)
+			saved, err := os.ReadFile(catPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := testConfig()
+			cfg.GraceDelete = time.Hour // the split file stays on disk, as after a crash
+			a := openTest(t, dir, cfg)
+			files, buckets := a.splitCandidates(time.Now())
+			if len(files) == 0 {
+				t.Fatal("nothing to split")
+			}
+			pieces, err := a.splitFile(files[0], buckets[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pieces) < 2 {
+				t.Fatalf("%d pieces", len(pieces))
+			}
+			if err := a.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// The crash: the catalog as it was before the split.
+			if err := os.WriteFile(catPath, saved, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if tc.drop {
+				if err := os.Remove(pieces[1].Path); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.noCatalog {
+				if err := os.Remove(catPath); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a = openTest(t, dir, testConfig())
+			if err := a.Close(); err != nil {
+				t.Fatal(err)
+			}
+			after := catalogFiles(t, dir)
+			split := false
+			for _, f := range after {
+				if f.rel == files[0].rel {
+					split = true
+				}
+			}
+			if split != tc.drop {
+				t.Errorf("split file in the catalog: %v, want %v", split, tc.drop)
+			}
+			if d := diffMultisets(multiset(sent), multiset(readAll(t, after))); d != "" {
+				t.Fatal(d)
+			}
+		})
 	}
 }
 
@@ -153,7 +279,7 @@ func TestFileExtents(t *testing.T) {
 // selected files are exactly its flows read from all files.
 func TestSelectOracle(t *testing.T) {
 	dir := t.TempDir()
-	writeBucketedLake(t, dir)
+	writeBucketedLake(t, dir, true)
 	cat, err := ReadCatalog(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,8 @@ type footer struct {
 	end      Span
 	bucket   int
 	buckets  int
+	schema   string // schemaKey
+	split    int    // > 0: one of split pieces of sources[0] (splitFile)
 }
 
 // openParquet opens path and parses its footer; a truncated or otherwise
@@ -53,7 +55,7 @@ func readFooter(path string) (footer, int64, error) {
 	}
 	defer f.Close()
 	st, _ := f.Stat()
-	ft := footer{rows: pf.NumRows()}
+	ft := footer{rows: pf.NumRows(), schema: schemaKey(pf.Schema())}
 	lo, ok1 := pf.Lookup(metaMinTime)
 	hi, ok2 := pf.Lookup(metaMaxTime)
 	if !ok1 || !ok2 {
@@ -77,6 +79,11 @@ func readFooter(path string) (footer, int64, error) {
 	if s, ok := pf.Lookup(metaTimeEnd); ok {
 		if ft.end, err = parseSpan(s); err != nil {
 			return footer{}, 0, fmt.Errorf("%s: %s: %w", path, metaTimeEnd, err)
+		}
+	}
+	if s, ok := pf.Lookup(metaSplit); ok && s != "" {
+		if ft.split, err = strconv.Atoi(s); err != nil || ft.split < 1 || len(ft.sources) != 1 {
+			return footer{}, 0, fmt.Errorf("%s: bad %s %q", path, metaSplit, s)
 		}
 	}
 	if s, ok := pf.Lookup(metaSrcBucket); ok && s != "" {

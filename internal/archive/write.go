@@ -24,6 +24,7 @@ const (
 	metaMaxTime = "flowlake.max_time_received" // Unix ns
 	metaSources = "flowlake.sources"           // compacted files: replaced file names, '/'-separated relative paths joined by ','
 	metaVersion = "flowlake.archive_version"
+	metaSplit   = "flowlake.split" // pieces of a split file (splitFile): how many
 )
 
 // valueChunk is how many rows are turned into parquet.Values per
@@ -355,7 +356,7 @@ func writeFileWith(flowsDir, rel string, rows int64, write func(io.Writer) error
 	if err := syncDir(dir); err != nil {
 		return FileInfo{}, err
 	}
-	return FileInfo{Path: final, Rows: rows, Bytes: st.Size(), rel: rel}, nil
+	return FileInfo{Path: final, Rows: rows, Bytes: st.Size(), Schema: lakeSchemaKey, rel: rel}, nil
 }
 
 // mkdirAllSync creates dir (under root) and fsyncs each parent whose entry

@@ -14,7 +14,7 @@ import (
 )
 
 // catalogFiles plans with the archive's catalog, as flowlake does.
-func catalogFiles(dataDir string) func(archive.Filter) ([]string, error) {
+func catalogFiles(dataDir string) func(archive.Filter) ([]archive.FileInfo, error) {
 	return archive.Lister(dataDir)
 }
 

@@ -40,6 +40,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -57,9 +58,11 @@ type Config struct {
 	// Files lists the Parquet files that may hold the flows a query needs
 	// (archive.Filter; its From and To bound time_received), normally from
 	// the archive catalog (archive.Lister). Relative paths starting with
-	// "flows/" are taken relative to DataDir. When nil, the engine lists
+	// "flows/" are taken relative to DataDir. When every file has the same
+	// non-empty Schema, columns are read by position, not matched by name
+	// file by file. When nil, the engine lists
 	// DataDir/flows/date=*/hour=*/*.parquet for [From, To) itself.
-	Files func(archive.Filter) ([]string, error)
+	Files func(archive.Filter) ([]archive.FileInfo, error)
 	// Timeout bounds each query (0: none); the query is interrupted when it
 	// expires.
 	Timeout time.Duration
@@ -159,6 +162,15 @@ func Open(cfg Config) (*Engine, error) {
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("engine: data directory: %w", err)
+	}
+	// DuckDB resolves relative paths against the working directory but
+	// checks them against allowed_directories as written: a table under a
+	// relative data directory would be refused.
+	cfg.Tables = slices.Clone(cfg.Tables)
+	for i, t := range cfg.Tables {
+		if cfg.Tables[i].Path, err = filepath.Abs(t.Path); err != nil {
+			return nil, fmt.Errorf("engine: table %s: %w", t.Name, err)
+		}
 	}
 	e := &Engine{cfg: cfg, dataDir: dataDir, flowsDir: filepath.Join(dataDir, "flows"), bad: map[string]fileStamp{}, good: map[string]fileStamp{}}
 	// Spill space for aggregations larger than memory. DuckDB's default is
@@ -289,7 +301,7 @@ func (e *Engine) queryRows(ctx context.Context, sqlText string, flt archive.Filt
 	if err := checkSelect(ctx, conn, sqlText); err != nil {
 		return nil, err
 	}
-	files, err := e.listFiles(flt)
+	files, uniform, err := e.listFiles(flt)
 	if err != nil {
 		return nil, err
 	}
@@ -308,7 +320,7 @@ func (e *Engine) queryRows(ctx context.Context, sqlText string, flt archive.Filt
 		if testHookBeforeRun != nil {
 			testHookBeforeRun()
 		}
-		err = e.run(ctx, conn, sqlText, files, from, to, res, counting)
+		err = e.run(ctx, conn, sqlText, lakeFiles{files, uniform}, from, to, res, counting)
 		if err == nil || delivered > 0 || ctx.Err() != nil {
 			break
 		}
@@ -320,7 +332,7 @@ func (e *Engine) queryRows(ctx context.Context, sqlText string, flt archive.Filt
 			// Replaced by compaction or pruned after its grace delay while
 			// we planned: its rows are in files the new listing names.
 			relists++
-			if files, err = e.listFiles(flt); err != nil {
+			if files, uniform, err = e.listFiles(flt); err != nil {
 				break
 			}
 			files, res.Skipped = e.screen(files)
@@ -343,7 +355,7 @@ func (e *Engine) queryRows(ctx context.Context, sqlText string, flt archive.Filt
 }
 
 // run defines the flows view over files and executes sqlText once.
-func (e *Engine) run(ctx context.Context, conn *sql.Conn, sqlText string, files []string, from, to time.Time, res *Result, fn func([]Column, []any) error) error {
+func (e *Engine) run(ctx context.Context, conn *sql.Conn, sqlText string, files lakeFiles, from, to time.Time, res *Result, fn func([]Column, []any) error) error {
 	if err := e.defineView(ctx, conn, files, from, to); err != nil {
 		return err
 	}
@@ -450,30 +462,46 @@ func checkSelect(ctx context.Context, conn *sql.Conn, sqlText string) error {
 	return nil
 }
 
-// listFiles returns the absolute paths of the lake files for flt.
-func (e *Engine) listFiles(flt archive.Filter) ([]string, error) {
-	var files []string
+// lakeFiles are the files a query reads; uniform when they all have one
+// schema (archive.FileInfo.Schema), so the view need not match columns by
+// name file by file.
+type lakeFiles struct {
+	paths   []string
+	uniform bool
+}
+
+// listFiles returns the absolute paths of the lake files for flt, and
+// whether they all have one known schema.
+func (e *Engine) listFiles(flt archive.Filter) ([]string, bool, error) {
+	var files []archive.FileInfo
 	var err error
 	if e.cfg.Files != nil {
 		files, err = e.cfg.Files(flt)
 	} else {
-		files, err = globLake(e.flowsDir, flt.From, flt.To)
+		var paths []string
+		paths, err = globLake(e.flowsDir, flt.From, flt.To)
+		for _, p := range paths {
+			files = append(files, archive.FileInfo{Path: p})
+		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("engine: list lake files: %w", err)
+		return nil, false, fmt.Errorf("engine: list lake files: %w", err)
 	}
 	out := make([]string, 0, len(files))
-	for _, f := range files {
+	uniform := len(files) > 0 && files[0].Schema != ""
+	for _, fi := range files {
+		uniform = uniform && fi.Schema == files[0].Schema
+		f := fi.Path
 		if !filepath.IsAbs(f) {
 			if strings.HasPrefix(filepath.ToSlash(f), "flows/") {
 				f = filepath.Join(e.dataDir, f)
 			} else if f, err = filepath.Abs(f); err != nil {
-				return nil, fmt.Errorf("engine: lake file: %w", err)
+				return nil, false, fmt.Errorf("engine: lake file: %w", err)
 			}
 		}
 		out = append(out, filepath.Clean(f))
 	}
-	return out, nil
+	return out, uniform, nil
 }
 
 // screen drops files known to be unreadable and files whose Parquet

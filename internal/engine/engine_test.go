@@ -446,11 +446,11 @@ func TestFilesCallback(t *testing.T) {
 	recs := genFlows(7, 3000, day0, 3*time.Hour)
 	paths := writeLake(t, dataDir, recs, 1, 1000)
 	var gotFrom, gotTo time.Time
-	e := openEngine(t, Config{DataDir: dataDir, Files: func(f archive.Filter) ([]string, error) {
+	e := openEngine(t, Config{DataDir: dataDir, Files: func(f archive.Filter) ([]archive.FileInfo, error) {
 		gotFrom, gotTo = f.From, f.To
 		// Relative to the data directory, as a catalog may store them.
 		rel, _ := filepath.Rel(dataDir, paths[0])
-		return []string{rel}, nil
+		return []archive.FileInfo{{Path: rel}}, nil
 	}})
 	from, to := day0, day0.Add(3*time.Hour)
 	var want int64
@@ -514,16 +514,16 @@ func TestPreparedTypeCheck(t *testing.T) {
 		"EXPLAIN SELECT 1",
 		"CREATE TABLE t2 AS SELECT 1; SELECT 1",
 	} {
-		if err := e.run(ctx, conn, q, nil, time.Time{}, time.Time{}, &Result{}, noop); err == nil {
+		if err := e.run(ctx, conn, q, lakeFiles{}, time.Time{}, time.Time{}, &Result{}, noop); err == nil {
 			t.Errorf("run(%q) accepted", q)
 		}
 	}
 	for _, tbl := range []string{"t1", "t2"} {
-		if err := e.run(ctx, conn, "SELECT * FROM "+tbl, nil, time.Time{}, time.Time{}, &Result{}, noop); err == nil {
+		if err := e.run(ctx, conn, "SELECT * FROM "+tbl, lakeFiles{}, time.Time{}, time.Time{}, &Result{}, noop); err == nil {
 			t.Errorf("table %s was created", tbl)
 		}
 	}
-	if err := e.run(ctx, conn, "SELECT 1", nil, time.Time{}, time.Time{}, &Result{}, noop); err != nil {
+	if err := e.run(ctx, conn, "SELECT 1", lakeFiles{}, time.Time{}, time.Time{}, &Result{}, noop); err != nil {
 		t.Errorf("control SELECT 1: %v", err)
 	}
 }
@@ -616,20 +616,32 @@ func TestOldFilesMissingColumns(t *testing.T) {
 	for _, r := range recs {
 		sum += r.Bytes
 	}
-	writeLake(t, dataDir, recs, 1, 100)
+	paths := writeLake(t, dataDir, recs, 1, 100)
 	e := openEngine(t, Config{DataDir: dataDir})
 
-	res := query(t, e, "SELECT count(*), sum(bytes), count(src_addr), count(labels) FROM flows", time.Time{}, time.Time{})
-	want := []int64{52, int64(sum) + 123, 50, 50}
-	for i, w := range want {
-		if got := asInt(t, res.Rows[0][i]); got != w {
-			t.Errorf("mixed: column %d = %d, want %d", i, got, w)
+	// Listed with their schemas, as the catalog lists them: the current
+	// files share one, the old file has another, so columns must still be
+	// matched by name.
+	withCatalog := openEngine(t, Config{DataDir: dataDir, Files: func(archive.Filter) ([]archive.FileInfo, error) {
+		files := []archive.FileInfo{{Path: old, Schema: "c1:old"}}
+		for _, p := range paths {
+			files = append(files, archive.FileInfo{Path: p, Schema: "c1:now"})
+		}
+		return files, nil
+	}})
+	for name, e := range map[string]*Engine{"glob": e, "catalog": withCatalog} {
+		res := query(t, e, "SELECT count(*), sum(bytes), count(src_addr), count(labels) FROM flows", time.Time{}, time.Time{})
+		want := []int64{52, int64(sum) + 123, 50, 50}
+		for i, w := range want {
+			if got := asInt(t, res.Rows[0][i]); got != w {
+				t.Errorf("mixed, %s: column %d = %d, want %d", name, i, got, w)
+			}
 		}
 	}
 	// Only the old file in the window: the view is built from the columns
 	// it has, the rest typed NULLs.
 	from, to := t0.Truncate(time.Hour), t0.Truncate(time.Hour).Add(time.Hour)
-	res = query(t, e, "SELECT * FROM flows ORDER BY time_received", from, to)
+	res := query(t, e, "SELECT * FROM flows ORDER BY time_received", from, to)
 	if len(res.Rows) != 2 || len(res.Columns) != len(schema.Columns) {
 		t.Fatalf("old only: %d rows, %d columns", len(res.Rows), len(res.Columns))
 	}
@@ -670,13 +682,13 @@ func TestFileReplacedDuringQuery(t *testing.T) {
 	}
 	var mu sync.Mutex
 	replaced := false
-	e := openEngine(t, Config{DataDir: dataDir, Files: func(archive.Filter) ([]string, error) {
+	e := openEngine(t, Config{DataDir: dataDir, Files: func(archive.Filter) ([]archive.FileInfo, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if replaced {
-			return []string{c, paths[1]}, nil
+			return []archive.FileInfo{{Path: c}, {Path: paths[1]}}, nil
 		}
-		return []string{a, paths[1]}, nil
+		return []archive.FileInfo{{Path: a}, {Path: paths[1]}}, nil
 	}})
 	testHookBeforeRun = func() {
 		mu.Lock()

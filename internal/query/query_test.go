@@ -202,7 +202,7 @@ func TestNeedleReadsFewFiles(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	open := func(files func(archive.Filter) ([]string, error)) *Service {
+	open := func(files func(archive.Filter) ([]archive.FileInfo, error)) *Service {
 		e, err := engine.Open(engine.Config{DataDir: dir, Files: files})
 		if err != nil {
 			t.Fatal(err)
@@ -213,7 +213,9 @@ func TestNeedleReadsFewFiles(t *testing.T) {
 	list := archive.Lister(dir)
 	pruned := open(list)
 	// The same catalog, told only the time window.
-	full := open(func(f archive.Filter) ([]string, error) { return list(archive.Filter{From: f.From, To: f.To}) })
+	full := open(func(f archive.Filter) ([]archive.FileInfo, error) {
+		return list(archive.Filter{From: f.From, To: f.To})
+	})
 	var fewer bool
 	for i, src := range hosts[:10] {
 		day := day0.Add(time.Duration(i%4) * 24 * time.Hour)
