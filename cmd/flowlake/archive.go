@@ -129,7 +129,7 @@ retention settings itself, and these subcommands refuse to run.`,
 		},
 	}
 	compact.Flags().IntVar(&targetRows, "target-rows", 0, "flows per compacted file (default 1048576)")
-	compact.Flags().IntVar(&minFiles, "min-files", 0, "small files an hour still being written needs before it is compacted (default 8)")
+	compact.Flags().IntVar(&minFiles, "min-files", 0, "small files an hour still being written needs before it is compacted (default 8); 1 compacts every hour now, as if past")
 	compact.Flags().DurationVar(&grace, "grace", time.Minute, "keep replaced files this long for running queries (0: delete now)")
 
 	cmd.AddCommand(stats, prune, compact)

@@ -50,6 +50,8 @@ type Config struct {
 	// CompactMinFiles is how many small files an hour that is still being
 	// written needs before they are compacted (default 8); a past hour's
 	// small flush files are compacted (sorted, full statistics) even alone.
+	// 1 compacts every hour as if it were past (flowlake archive compact
+	// --min-files 1).
 	CompactMinFiles int
 	// CompactTargetRows is the size of a compacted file (default 1<<20).
 	// Compaction holds that many flows in memory (about 0.5 KB each).

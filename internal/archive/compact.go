@@ -235,8 +235,7 @@ func (a *Archive) splitCandidates(now time.Time) (files []FileInfo, buckets []in
 	}
 	for _, f := range cat.files {
 		k := most[path.Dir(f.rel)]
-		hourEnd := time.Unix(0, (hourOf(f.MinTime.UnixNano())+1)*int64(time.Hour))
-		if max(f.Buckets, 1) < k && now.After(hourEnd.Add(2*a.cfg.FlushInterval)) {
+		if max(f.Buckets, 1) < k && a.hourPast(f.MinTime, now) {
 			files = append(files, f)
 			buckets = append(buckets, k)
 		}
@@ -347,8 +346,7 @@ func (a *Archive) compactionGroups(now time.Time) [][]FileInfo {
 	var groups [][]FileInfo
 	for _, dir := range hours {
 		files := small[dir]
-		hourEnd := time.Unix(0, (hourOf(files[0].MinTime.UnixNano())+1)*int64(time.Hour))
-		closed := now.After(hourEnd.Add(2 * a.cfg.FlushInterval))
+		closed := a.hourPast(files[0].MinTime, now)
 		if !closed {
 			// While the hour is written, merge only flush files: merging
 			// the growing compacted file again every few flushes would
@@ -379,6 +377,15 @@ func (a *Archive) compactionGroups(now time.Time) [][]FileInfo {
 		}
 	}
 	return groups
+}
+
+// hourPast reports whether the hour holding t is no longer written: over
+// for two flush intervals, or any hour when CompactMinFiles <= 1 (flowlake
+// archive compact --min-files 1: "everything now"; the command runs only
+// while serve does not, so no hour is being written).
+func (a *Archive) hourPast(t, now time.Time) bool {
+	hourEnd := time.Unix(0, (hourOf(t.UnixNano())+1)*int64(time.Hour))
+	return a.cfg.CompactMinFiles <= 1 || now.After(hourEnd.Add(2*a.cfg.FlushInterval))
 }
 
 // worthInHour reports whether the flush files of an hour still being

@@ -199,6 +199,53 @@ func TestSplitCoarse(t *testing.T) {
 	t.Logf("%d files (%d coarse) -> %d; %+v", len(before), coarse, len(after), res)
 }
 
+// CompactMinFiles 1 compacts the hour being written as a past one: its
+// files of fewer buckets are split, and each bucket ends in one file.
+func TestCompactEverythingNow(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig()
+	cfg.SrcBuckets, cfg.BucketRows = 8, 100
+	a := openTest(t, dir, cfg)
+	sent := new(flow.Batch)
+	g := newFlowGen(9, time.Now().UTC().Truncate(time.Hour), 20)
+	for range 3 {
+		b := new(flow.Batch)
+		g.fill(b, 1500)
+		sent.AppendBatch(b)
+		if err := a.WriteBatch(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg = testConfig()
+	cfg.CompactMinFiles = 1
+	a = openTest(t, dir, cfg)
+	if _, err := a.Compact(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files := catalogFiles(t, dir)
+	seen := map[int]bool{}
+	for _, f := range files {
+		// Flushes of 1500 flows, 100 a bucket file: 8 buckets after the
+		// first flush.
+		if f.Buckets != 8 || seen[f.Bucket] || !f.Compacted {
+			t.Fatalf("after compaction: %+v (want one compacted file per bucket of 8)", files)
+		}
+		seen[f.Bucket] = true
+	}
+	if d := diffMultisets(multiset(sent), multiset(readAll(t, files))); d != "" {
+		t.Fatal(d)
+	}
+}
+
 // A crash while a split's pieces are written leaves the lake as before
 // the split; a crash after all are written but before the catalog names
 // them leaves it as after. With the catalog and without it (rebuilt from
