@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path"
 	"slices"
@@ -175,15 +176,19 @@ type CompactResult struct {
 // Compact merges the small files of each hour into files of up to
 // CompactTargetRows flows, sorted (see compactOrder) with row-group
 // statistics. An hour still being written is compacted once it has
-// CompactMinFiles small files; a past hour as soon as it has a flush file. Replaced
-// files leave the catalog at once and the disk after GraceDelete.
+// CompactMinFiles small files; a past hour as soon as it has a flush file. A
+// past hour's files of fewer src_addr buckets than its most are split first
+// (splitFile). Replaced files leave the catalog at once and the disk after
+// GraceDelete.
 func (a *Archive) Compact(ctx context.Context) (CompactResult, error) {
 	a.maintMu.Lock()
 	defer a.maintMu.Unlock()
 	var res CompactResult
 	now := time.Now()
 	// Splitting first: the pieces are merged below with their bucket's
-	// other small files.
+	// other small files. A file that cannot be split (unreadable) stays as
+	// it is and does not hold up the merges.
+	var splitErr error
 	files, buckets := a.splitCandidates(now)
 	for i, f := range files {
 		if err := ctx.Err(); err != nil {
@@ -191,7 +196,9 @@ func (a *Archive) Compact(ctx context.Context) (CompactResult, error) {
 		}
 		out, err := a.splitFile(f, buckets[i])
 		if err != nil {
-			return res, err
+			slog.Error("archive: split failed; the file stays as it is", "path", f.Path, "err", err)
+			splitErr = cmp.Or(splitErr, err)
+			continue
 		}
 		res.FilesIn++
 		res.FilesOut += len(out)
@@ -217,7 +224,7 @@ func (a *Archive) Compact(ctx context.Context) (CompactResult, error) {
 			res.BytesIn += f.Bytes
 		}
 	}
-	return res, nil
+	return res, splitErr
 }
 
 // splitCandidates returns, for each past hour whose files have different

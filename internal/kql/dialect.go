@@ -179,7 +179,11 @@ var duckOne = map[string]string{
 	// KQL weeks start on Sunday; 1970-01-04 was one.
 	"startofweek": "time_bucket(INTERVAL '7 days', %s, TIMESTAMP '1970-01-04 00:00:00')",
 	"hourofday":   "hour(%s)", "dayofmonth": "day(%s)", "getmonth": "month(%s)", "getyear": "year(%s)",
-	"count": "count(%s)", "sum": "sum(%s)", "sum_long": "CAST(sum(%s) AS BIGINT)", "avg": "avg(%s)", "min": "min(%s)", "max": "max(%s)",
+	// KQL sums of longs are longs. Summing BIGINTs, not the lake's
+	// UBIGINTs: DuckDB sums UBIGINT in 128 bits per row, 1.3x the time of
+	// a top-10-sources query over 100 M flows. The cast per row fails only
+	// on a value of 2^63 or more, whose sum would not fit a long anyway.
+	"count": "count(%s)", "sum": "sum(%s)", "sum_long": "CAST(sum(CAST(%s AS BIGINT)) AS BIGINT)", "avg": "avg(%s)", "min": "min(%s)", "max": "max(%s)",
 	"dcount": "count(DISTINCT %s)", "make_set": "list(DISTINCT %s)", "make_list": "list(%s)", "any": "any_value(%s)",
 	"countif": "count(*) FILTER (WHERE %s)", "timespan_seconds": "epoch(%s)", "array_length": "len(%s)",
 }
@@ -189,7 +193,7 @@ var duckTwo = map[string]string{
 	"contains": "contains(lower(%s), lower(%s))", "startswith": "starts_with(lower(%s), lower(%s))", "endswith": "ends_with(lower(%s), lower(%s))",
 	"regex": "regexp_matches(%s, %s)", "split": "string_split(%s, %s)", "intdiv": "(%s // %s)",
 	"time_bin": "time_bucket(%[2]s, %[1]s, TIMESTAMP '1970-01-01 00:00:00')",
-	"sumif":    "sum(%s) FILTER (WHERE %s)", "sumif_long": "CAST(sum(%s) FILTER (WHERE %s) AS BIGINT)",
+	"sumif":    "sum(%s) FILTER (WHERE %s)", "sumif_long": "CAST(sum(CAST(%s AS BIGINT)) FILTER (WHERE %s) AS BIGINT)",
 	"percentile": "quantile_disc(%s, %s)", "arg_max": "arg_max(%s, %s)", "arg_min": "arg_min(%s, %s)",
 	"index": "%s[(%s) + 1]", "dt_diff": "(%s - %s)",
 }

@@ -8,7 +8,7 @@ _q3 AS (
   SELECT * FROM _q2 WHERE (("DestIP_s" = '\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xFF\xFF\x08\x08\x08\x08'::BLOB) OR starts_with(lower(list_transform([hex("SrcIP_s")], h -> CASE WHEN h = '00000000000000000000000000000000' THEN '' WHEN substr(h, 1, 24) = '00000000000000000000FFFF' THEN concat_ws('.', ('0x' || substr(h, 25, 2))::INTEGER, ('0x' || substr(h, 27, 2))::INTEGER, ('0x' || substr(h, 29, 2))::INTEGER, ('0x' || substr(h, 31, 2))::INTEGER) ELSE list_transform([regexp_replace(rtrim(lower(regexp_replace(h, '(....)', '\1:', 'g')), ':'), '(^|:)0+([0-9a-f])', '\1\2', 'g')], g -> CASE WHEN regexp_matches(g, '(^|:)0(:0)(:0)(:0)(:0)(:0)(:0)(:|$)') THEN regexp_replace(g, '(^|:)0(:0)(:0)(:0)(:0)(:0)(:0)(:|$)', '::') WHEN regexp_matches(g, '(^|:)0(:0)(:0)(:0)(:0)(:0)(:|$)') THEN regexp_replace(g, '(^|:)0(:0)(:0)(:0)(:0)(:0)(:|$)', '::') WHEN regexp_matches(g, '(^|:)0(:0)(:0)(:0)(:0)(:|$)') THEN regexp_replace(g, '(^|:)0(:0)(:0)(:0)(:0)(:|$)', '::') WHEN regexp_matches(g, '(^|:)0(:0)(:0)(:0)(:|$)') THEN regexp_replace(g, '(^|:)0(:0)(:0)(:0)(:|$)', '::') WHEN regexp_matches(g, '(^|:)0(:0)(:0)(:|$)') THEN regexp_replace(g, '(^|:)0(:0)(:0)(:|$)', '::') WHEN regexp_matches(g, '(^|:)0(:0)(:|$)') THEN regexp_replace(g, '(^|:)0(:0)(:|$)', '::') ELSE g END)[1] END)[1]), lower('10.')))
 ),
 _q4 AS (
-  SELECT "VM1_s", "DestPort_d", CAST(sum("OutboundBytes_d") AS BIGINT) AS "Bytes", CAST(sum("FlowCount_d") AS BIGINT) AS "Flows" FROM _q3 GROUP BY "VM1_s", "DestPort_d"
+  SELECT "VM1_s", "DestPort_d", CAST(sum(CAST("OutboundBytes_d" AS BIGINT)) AS BIGINT) AS "Bytes", CAST(sum(CAST("FlowCount_d" AS BIGINT)) AS BIGINT) AS "Flows" FROM _q3 GROUP BY "VM1_s", "DestPort_d"
 ),
 _q5 AS (
   SELECT * FROM _q4 ORDER BY "Bytes" DESC NULLS LAST LIMIT 10

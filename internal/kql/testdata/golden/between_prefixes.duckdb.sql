@@ -5,7 +5,7 @@ _q2 AS (
   SELECT *, CASE WHEN ("src_addr" BETWEEN '\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xFF\xFF\x0A\x01\x00\x00'::BLOB AND '\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xFF\xFF\x0A\x01\xFF\xFF'::BLOB) THEN 'A->B' ELSE 'B->A' END AS "direction_label" FROM _q1
 ),
 _q3 AS (
-  SELECT "direction_label", CAST(sum("bytes") AS BIGINT) AS "bytes", count(*) AS "flows" FROM _q2 GROUP BY "direction_label"
+  SELECT "direction_label", CAST(sum(CAST("bytes" AS BIGINT)) AS BIGINT) AS "bytes", count(*) AS "flows" FROM _q2 GROUP BY "direction_label"
 )
 SELECT "direction_label", "bytes", "flows"
 FROM _q3;

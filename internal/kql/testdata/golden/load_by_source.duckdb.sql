@@ -1,5 +1,5 @@
 WITH _q1 AS (
-  SELECT "src_addr", CAST(sum("bytes") AS BIGINT) AS "total" FROM (SELECT * FROM "flows") AS _q0 GROUP BY "src_addr"
+  SELECT "src_addr", CAST(sum(CAST("bytes" AS BIGINT)) AS BIGINT) AS "total" FROM (SELECT * FROM "flows") AS _q0 GROUP BY "src_addr"
 ),
 _q2 AS (
   SELECT * FROM _q1 ORDER BY "total" DESC NULLS LAST LIMIT 10

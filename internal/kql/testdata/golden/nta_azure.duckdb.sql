@@ -8,7 +8,7 @@ _q3 AS (
   SELECT * FROM _q2 WHERE ((("SubType" = 'FlowLog') AND ("FlowType" = 'ExternalPublic')) AND ("L4Protocol" = 'T'))
 ),
 _q4 AS (
-  SELECT "SrcIp", "DestPort", "FlowDirection", CAST(sum(("BytesSrcToDest" + "BytesDestToSrc")) AS BIGINT) AS "TotalBytes" FROM _q3 GROUP BY "SrcIp", "DestPort", "FlowDirection"
+  SELECT "SrcIp", "DestPort", "FlowDirection", CAST(sum(CAST(("BytesSrcToDest" + "BytesDestToSrc") AS BIGINT)) AS BIGINT) AS "TotalBytes" FROM _q3 GROUP BY "SrcIp", "DestPort", "FlowDirection"
 ),
 _q5 AS (
   SELECT * FROM _q4 ORDER BY "TotalBytes" DESC NULLS LAST LIMIT 5

@@ -1,5 +1,5 @@
 WITH _q1 AS (
-  SELECT "src_addr", "dst_addr", CAST(sum("bytes") AS BIGINT) AS "bytes" FROM (SELECT * FROM "flows") AS _q0 GROUP BY "src_addr", "dst_addr"
+  SELECT "src_addr", "dst_addr", CAST(sum(CAST("bytes" AS BIGINT)) AS BIGINT) AS "bytes" FROM (SELECT * FROM "flows") AS _q0 GROUP BY "src_addr", "dst_addr"
 ),
 _q2 AS (
   SELECT "src_addr" AS "src", "bytes" FROM _q1
