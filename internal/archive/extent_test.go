@@ -74,15 +74,7 @@ func writeBucketedLake(t *testing.T, dir string, compact bool) *flow.Batch {
 	start := time.Date(2026, 3, 3, 8, 50, 0, 0, time.UTC)
 	g := newFlowGen(5, start, 2) // 2 flows/s: 7200 an hour
 	for round := range 8 {
-		b := new(flow.Batch)
-		g.fill(b, 1500)
-		sent.AppendBatch(b)
-		if err := a.WriteBatch(b); err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Flush(); err != nil {
-			t.Fatal(err)
-		}
+		flushGenerated(t, a, g, sent, 1500)
 		if round == 4 && compact {
 			if _, err := a.Compact(context.Background()); err != nil {
 				t.Fatal(err)
@@ -93,6 +85,21 @@ func writeBucketedLake(t *testing.T, dir string, compact bool) *flow.Batch {
 		t.Fatal(err)
 	}
 	return sent
+}
+
+// flushGenerated writes n flows from g through a, appends them to sent, and
+// flushes.
+func flushGenerated(t *testing.T, a *Archive, g *flowGen, sent *flow.Batch, n int) {
+	t.Helper()
+	b := new(flow.Batch)
+	g.fill(b, n)
+	sent.AppendBatch(b)
+	if err := a.WriteBatch(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Flush(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Every file holds only flows of its src_addr bucket, inside the time
@@ -209,15 +216,7 @@ func TestCompactEverythingNow(t *testing.T) {
 	sent := new(flow.Batch)
 	g := newFlowGen(9, time.Now().UTC().Truncate(time.Hour), 20)
 	for range 3 {
-		b := new(flow.Batch)
-		g.fill(b, 1500)
-		sent.AppendBatch(b)
-		if err := a.WriteBatch(b); err != nil {
-			t.Fatal(err)
-		}
-		if err := a.Flush(); err != nil {
-			t.Fatal(err)
-		}
+		flushGenerated(t, a, g, sent, 1500)
 	}
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
