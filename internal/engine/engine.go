@@ -59,8 +59,8 @@ type Config struct {
 	// (archive.Filter; its From and To bound time_received), normally from
 	// the archive catalog (archive.Lister). Relative paths starting with
 	// "flows/" are taken relative to DataDir. When every file has the same
-	// non-empty Schema, columns are read by position, not matched by name
-	// file by file. When nil, the engine lists
+	// non-empty Schema, DuckDB reads them as one table instead of matching
+	// columns by name file by file (union_by_name). When nil, the engine lists
 	// DataDir/flows/date=*/hour=*/*.parquet for [From, To) itself.
 	Files func(archive.Filter) ([]archive.FileInfo, error)
 	// Timeout bounds each query (0: none); the query is interrupted when it

@@ -710,3 +710,23 @@ func TestFileReplacedDuringQuery(t *testing.T) {
 		t.Error("hook did not run")
 	}
 }
+
+// TestRelativeDataDir: a data directory given relative to the working
+// directory still admits its enrichment tables (DuckDB checks paths as
+// written against the absolute allowed directory).
+func TestRelativeDataDir(t *testing.T) {
+	t.Chdir(t.TempDir())
+	tables := filepath.Join("data", "flows", "_tables")
+	if err := os.MkdirAll(tables, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	csv := filepath.Join(tables, "networks.csv")
+	if err := os.WriteFile(csv, []byte("prefix,name\n10.0.0.0/8,lan\n192.168.0.0/16,home\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := openEngine(t, Config{DataDir: "data", Tables: []FileTable{{Name: "networks", Path: csv,
+		Columns: []Column{{Name: "prefix", Type: "VARCHAR"}, {Name: "name", Type: "VARCHAR"}}}}})
+	if got := asInt(t, scalar(t, e, "SELECT count(*) FROM networks", time.Time{}, time.Time{})); got != 2 {
+		t.Errorf("networks: %d rows, want 2", got)
+	}
+}
