@@ -270,13 +270,9 @@ func (a *Archive) reconcile() error {
 			slog.Error("archive: skipping unreadable Parquet file", "path", filepath.Join(a.flowsDir, rel), "err", err)
 			continue
 		}
-		if ft.split > 0 {
-			pieces[ft.sources[0]] = append(pieces[ft.sources[0]], splitPiece{rel, ft.split})
-			found[rel] = fi
+		if noteReplaced(rel, ft, replaced, pieces) {
+			found[rel] = fi // added once its split is settled
 			continue
-		}
-		for _, s := range ft.sources {
-			replaced[s] = true
 		}
 		cat.files = append(cat.files, fi)
 		inCat[rel] = true
@@ -381,8 +377,8 @@ func (a *Archive) encodeLocked(b *flow.Batch) (full bool) {
 		return a.appendLocked(streamKey{hour: hourOf(lo)}, b, nil)
 	}
 	// Flows of several hours (late exporters, imports of old logs) or
-	// buckets: each file stays inside its partition and bucket. Rows are
-	// encoded through an index, not copied.
+	// buckets: each file stays inside its partition and bucket. The rows of
+	// each are picked by index (and staged per bucket, see stream.stage).
 	var order []streamKey
 	for i, t := range b.TimeReceived {
 		k := streamKey{hour: hourOf(t)}

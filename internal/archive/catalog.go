@@ -311,13 +311,7 @@ func rebuildCatalog(flowsDir string) (*Catalog, error) {
 			continue
 		}
 		known[rel] = fi
-		if ft.split > 0 {
-			pieces[ft.sources[0]] = append(pieces[ft.sources[0]], splitPiece{rel, ft.split})
-			continue
-		}
-		for _, s := range ft.sources {
-			replaced[s] = true
-		}
+		noteReplaced(rel, ft, replaced, pieces)
 	}
 	done, drop := settleSplits(pieces, onDisk)
 	for s := range done {

@@ -309,6 +309,21 @@ type splitPiece struct {
 	n   int
 }
 
+// noteReplaced records what a file found outside the catalog (rel, its
+// footer ft) replaces: a compacted file its sources at once; a piece of a
+// split only once settleSplits has seen all its siblings. It reports
+// whether the file is such a piece.
+func noteReplaced(rel string, ft footer, replaced map[string]bool, pieces map[string][]splitPiece) (piece bool) {
+	if ft.split > 0 {
+		pieces[ft.sources[0]] = append(pieces[ft.sources[0]], splitPiece{rel, ft.split})
+		return true
+	}
+	for _, s := range ft.sources {
+		replaced[s] = true
+	}
+	return false
+}
+
 // settleSplits decides what the pieces of splits found outside the
 // catalog mean, by the file they split: all n of them there, the split
 // finished and that file is replaced; fewer while that file is still on
@@ -401,9 +416,6 @@ func (a *Archive) hourPast(t, now time.Time) bool {
 // itself rewritten when the hour closes, or 4×CompactMinFiles whatever
 // they hold, so that a slow hour does not pile up unsorted files.
 func (a *Archive) worthInHour(files []FileInfo) bool {
-	if a.cfg.CompactMinFiles <= 1 {
-		return true // compact everything now (flowlake archive compact --min-files 1)
-	}
 	var rows int64
 	for _, f := range files {
 		rows += f.Rows
