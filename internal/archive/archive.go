@@ -139,7 +139,7 @@ type Archive struct {
 	// flush (or for the disk to work again).
 	streams   map[streamKey]*stream
 	ready     []*encodedFile
-	idle      []*fileWriter       // flush file writers not in use, for reuse
+	idle      []*flushFile        // flush file encoders not in use, for reuse
 	buckets   int                 // src_addr buckets of the streams opened until the next flush
 	keyRows   map[streamKey][]int // encodeLocked's scratch: the rows of each stream
 	useSeq    uint64              // stream use counter, for closing the least recent
@@ -151,9 +151,8 @@ type Archive struct {
 	dropping  bool
 	closed    bool
 
-	flushMu  sync.Mutex // one flush at a time
-	flushOpt writeOptions
-	maintMu  sync.Mutex // one compaction or prune at a time
+	flushMu sync.Mutex // one flush at a time
+	maintMu sync.Mutex // one compaction or prune at a time
 	// compactWriter is created on first use: most processes (the CLI,
 	// tests) never compact.
 	compactWriter *fileWriter
@@ -201,16 +200,6 @@ func Open(dataDir string, cfg Config) (*Archive, error) {
 		// collector's first flush thus lands in a file of every bucket.
 		buckets: 1,
 		kick:    make(chan struct{}, 1),
-		flushOpt: writeOptions{
-			rowGroupRows: cfg.RowGroupRows,
-			level:        flushLevel,
-			// Flush files live until compaction replaces them; string min/max
-			// statistics (rarely selective: every row group holds most
-			// values) cost 15 % of the flush CPU, so only compacted files
-			// carry them.
-			noStringBounds: true,
-			pageBytes:      32 << 10,
-		},
 	}
 	if err := a.reconcile(); err != nil {
 		lock.Close()
@@ -374,11 +363,11 @@ func (a *Archive) WriteBatch(b *flow.Batch) error {
 // whether a flush is due.
 func (a *Archive) encodeLocked(b *flow.Batch) (full bool) {
 	if lo, hi := timeRange(b); a.buckets <= 1 && hourOf(lo) == hourOf(hi) {
-		return a.appendLocked(streamKey{hour: hourOf(lo)}, b, nil)
+		return a.appendLocked(b, []streamKey{{hour: hourOf(lo)}}, [][]int{nil})
 	}
 	// Flows of several hours (late exporters, imports of old logs) or
 	// buckets: each file stays inside its partition and bucket. The rows of
-	// each are picked by index (and staged per bucket, see stream.stage).
+	// each are picked by index.
 	var order []streamKey
 	for i, t := range b.TimeReceived {
 		k := streamKey{hour: hourOf(t)}
@@ -391,11 +380,11 @@ func (a *Archive) encodeLocked(b *flow.Batch) (full bool) {
 		}
 		a.keyRows[k] = append(rows, i)
 	}
-	for _, k := range order {
-		if a.appendLocked(k, b, a.keyRows[k]) {
-			full = true
-		}
+	rows := make([][]int, len(order))
+	for i, k := range order {
+		rows[i] = a.keyRows[k]
 	}
+	full = a.appendLocked(b, order, rows)
 	for k, rows := range a.keyRows {
 		if cap(rows) > 4*b.Len() || len(a.keyRows) > 4*maxStreams*a.cfg.SrcBuckets {
 			delete(a.keyRows, k) // scratch of an unusual batch: let it go
@@ -406,55 +395,75 @@ func (a *Archive) encodeLocked(b *flow.Batch) (full bool) {
 	return full
 }
 
-// appendLocked encodes the rows (nil: all) of b, all of k's hour and
-// bucket, into k's stream.
-func (a *Archive) appendLocked(k streamKey, b *flow.Batch, rows []int) (full bool) {
-	n := b.Len()
-	if rows != nil {
-		n = len(rows)
-	}
-	s := a.streams[k]
-	if s == nil {
-		if len(a.streams) >= maxStreams*max(a.buckets, 1) {
-			a.finishLeastRecentLocked()
-			full = true
+// appendLocked encodes the rows rows[i] (nil: all) of b, all of keys[i]'s
+// hour and bucket, into keys[i]'s stream.
+func (a *Archive) appendLocked(b *flow.Batch, keys []streamKey, rows [][]int) (full bool) {
+	streams := make([]*stream, len(keys))
+	for i, k := range keys {
+		s := a.streams[k]
+		if s == nil {
+			if len(a.streams) >= maxStreams*max(a.buckets, 1) {
+				a.finishLeastRecentLocked(keys)
+				full = true
+			}
+			var ff *flushFile
+			if k := len(a.idle); k > 0 {
+				ff, a.idle = a.idle[k-1], a.idle[:k-1]
+			} else {
+				ff = newFlushFile(a.cfg.RowGroupRows, flushLevel)
+			}
+			s = newStream(ff, k)
+			a.streams[k] = s
 		}
-		fw := newFileWriter(a.flushOpt)
-		if k := len(a.idle); k > 0 {
-			fw, a.idle = a.idle[k-1], a.idle[:k-1]
-		}
-		s = newStream(fw, k)
-		a.streams[k] = s
+		a.useSeq++
+		s.used = a.useSeq
+		streams[i] = s
 	}
-	a.useSeq++
-	s.used = a.useSeq
-	if err := s.append(b, rows); err != nil {
+	files := make([]*flushFile, len(streams))
+	for i, s := range streams {
+		files[i] = s.ff
+	}
+	if err := appendBatch(b, files, rows); err != nil {
 		// Encoding into memory does not fail on bad input (every value of
 		// every column has a Parquet form); this is a bug, and the
-		// stream's flows are lost with it.
-		delete(a.streams, k)
-		s.fw.w = nil
-		a.idle = append(a.idle, s.fw)
-		a.pending -= s.rows
-		a.open -= s.rows
-		a.m.dropped.Add(float64(s.rows + n))
+		// streams' flows are lost with it.
+		var lost int
+		for _, s := range streams {
+			delete(a.streams, s.key)
+			s.ff.reset()
+			a.idle = append(a.idle, s.ff)
+			a.pending -= s.rows
+			a.open -= s.rows
+			lost += s.rows
+		}
+		a.m.dropped.Add(float64(lost + b.Len()))
 		a.m.writeErrors.Inc()
-		slog.Error("archive: encoding flows failed; dropping the hour's unflushed flows", "flows", s.rows+n, "err", err)
+		slog.Error("archive: encoding flows failed; dropping the hour's unflushed flows", "flows", lost+b.Len(), "err", err)
 		return full
 	}
-	a.pending += n
-	a.open += n
+	for i, s := range streams {
+		n := b.Len()
+		if rows[i] != nil {
+			n = len(rows[i])
+		}
+		s.added(b, rows[i], n)
+		a.pending += n
+		a.open += n
+	}
 	return full || a.open >= a.cfg.FlushRows
 }
 
 // finishLeastRecentLocked closes the stream written to least recently,
-// leaving its file ready for the next flush.
-func (a *Archive) finishLeastRecentLocked() {
+// but those of keep, leaving its file ready for the next flush.
+func (a *Archive) finishLeastRecentLocked(keep []streamKey) {
 	var old *stream
 	for _, s := range a.streams {
-		if old == nil || s.used < old.used {
+		if (old == nil || s.used < old.used) && !slices.Contains(keep, s.key) {
 			old = s
 		}
+	}
+	if old == nil {
+		return // every open stream takes rows of this batch
 	}
 	delete(a.streams, old.key)
 	a.open -= old.rows
@@ -464,7 +473,7 @@ func (a *Archive) finishLeastRecentLocked() {
 // finishLocked closes s and queues its file, or counts its flows lost.
 func (a *Archive) finishLocked(s *stream) {
 	f, err := s.finish()
-	a.idle = append(a.idle, s.fw)
+	a.idle = append(a.idle, s.ff)
 	if err != nil {
 		a.pending -= s.rows
 		a.m.dropped.Add(float64(s.rows))
@@ -511,7 +520,7 @@ func (a *Archive) Flush() error {
 	}
 	a.mu.Lock()
 	for _, s := range open {
-		a.idle = append(a.idle, s.fw)
+		a.idle = append(a.idle, s.ff)
 	}
 	files := append(a.ready, finished...)
 	a.ready = nil

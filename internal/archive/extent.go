@@ -93,6 +93,24 @@ func extentOf(b *flow.Batch) extent {
 	return extent{recv: storedSpan(b.TimeReceived), start: storedSpan(b.TimeStart), end: storedSpan(b.TimeEnd), n: b.Len()}
 }
 
+// extentOfRows is extentOf for the rows (nil: all) of b.
+func extentOfRows(b *flow.Batch, rows []int) extent {
+	if rows == nil {
+		return extentOf(b)
+	}
+	if len(rows) == 0 {
+		return extent{}
+	}
+	span := func(col []int64) [2]int64 {
+		lo, hi := col[rows[0]], col[rows[0]]
+		for _, r := range rows {
+			lo, hi = min(lo, col[r]), max(hi, col[r])
+		}
+		return [2]int64{toMillis(lo) * 1e6, toMillis(hi) * 1e6}
+	}
+	return extent{recv: span(b.TimeReceived), start: span(b.TimeStart), end: span(b.TimeEnd), n: len(rows)}
+}
+
 // storedSpan returns the smallest and largest of col (non-empty) as
 // stored: floored to the millisecond, so that catalog ranges are exactly
 // those of the files' values.

@@ -37,9 +37,6 @@ type writeOptions struct {
 	level        zstd.Level
 	sorting      []parquet.SortingColumn
 	bloom        []parquet.BloomFilterColumn
-	// noStringBounds leaves min/max out of the column index and row group
-	// statistics of string and enum columns (see flushOptions).
-	noStringBounds bool
 	// schema overrides flowSchema (same columns and types, other
 	// encodings); nil means flowSchema.
 	schema *parquet.Schema
@@ -111,13 +108,6 @@ func (fw *fileWriter) writer(out io.Writer) *parquet.Writer {
 	}
 	if len(opt.bloom) > 0 {
 		opts = append(opts, parquet.BloomFilters(opt.bloom...))
-	}
-	if opt.noStringBounds {
-		for _, c := range schema.Columns {
-			if c.Type == schema.String || c.Type == schema.Enum {
-				opts = append(opts, parquet.SkipPageBounds(c.Name))
-			}
-		}
 	}
 	fw.w = parquet.NewWriter(out, opts...)
 	return fw.w
