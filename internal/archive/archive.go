@@ -137,19 +137,20 @@ type Archive struct {
 	// streams are the flush files being built, by hour of time_received
 	// and src_addr bucket; ready are finished ones waiting for the next
 	// flush (or for the disk to work again).
-	streams   map[streamKey]*stream
-	ready     []*encodedFile
-	idle      []*flushFile        // flush file encoders not in use, for reuse
-	buckets   int                 // src_addr buckets of the streams opened until the next flush
-	keyRows   map[streamKey][]int // encodeLocked's scratch: the rows of each stream
-	useSeq    uint64              // stream use counter, for closing the least recent
-	lastFlush time.Time
-	open      int // flows in streams
-	pending   int // flows buffered or being flushed
-	failing   bool
-	lastFail  time.Time
-	dropping  bool
-	closed    bool
+	streams    map[streamKey]*stream
+	ready      []*encodedFile
+	idle       []*flushFile        // flush file encoders not in use, for reuse
+	buckets    int                 // src_addr buckets of the streams opened until the next flush
+	keyRows    map[streamKey][]int // encodeLocked's scratch: the rows of each stream
+	bucketRows [][]int             // encodeLocked's scratch: the rows of each bucket
+	useSeq     uint64              // stream use counter, for closing the least recent
+	lastFlush  time.Time
+	open       int // flows in streams
+	pending    int // flows buffered or being flushed
+	failing    bool
+	lastFail   time.Time
+	dropping   bool
+	closed     bool
 
 	flushMu sync.Mutex // one flush at a time
 	maintMu sync.Mutex // one compaction or prune at a time
@@ -362,8 +363,33 @@ func (a *Archive) WriteBatch(b *flow.Batch) error {
 // encodeLocked adds b to the streams of its hours and buckets and reports
 // whether a flush is due.
 func (a *Archive) encodeLocked(b *flow.Batch) (full bool) {
-	if lo, hi := timeRange(b); a.buckets <= 1 && hourOf(lo) == hourOf(hi) {
-		return a.appendLocked(b, []streamKey{{hour: hourOf(lo)}}, [][]int{nil})
+	lo, hi := timeRange(b)
+	if hour := hourOf(lo); hour == hourOf(hi) {
+		if a.buckets <= 1 {
+			return a.appendLocked(b, []streamKey{{hour: hour}}, [][]int{nil})
+		}
+		// One hour, buckets: rows split by bucket without a map lookup
+		// per row (the collector's case).
+		if len(a.bucketRows) < a.buckets {
+			a.bucketRows = make([][]int, a.buckets)
+		}
+		byBucket := a.bucketRows[:a.buckets]
+		for i := range byBucket {
+			byBucket[i] = byBucket[i][:0]
+		}
+		for i := range b.SrcAddr {
+			k := SrcBucket(b.SrcAddr[i], a.buckets)
+			byBucket[k] = append(byBucket[k], i)
+		}
+		var keys []streamKey
+		var rows [][]int
+		for k, r := range byBucket {
+			if len(r) > 0 {
+				keys = append(keys, streamKey{hour: hour, bucket: k, buckets: a.buckets})
+				rows = append(rows, r)
+			}
+		}
+		return a.appendLocked(b, keys, rows)
 	}
 	// Flows of several hours (late exporters, imports of old logs) or
 	// buckets: each file stays inside its partition and bucket. The rows of

@@ -34,8 +34,8 @@ import (
 // years, still go through parquet-go's Writer with its richer statistics.
 //
 // Encodings: DELTA_BINARY_PACKED for integers and times, PLAIN for
-// addresses, RLE_DICTIONARY for strings and enums, every page
-// ZSTD-compressed.
+// addresses (RLE_DICTIONARY for a page of one address), RLE_DICTIONARY for
+// strings and enums, every page ZSTD-compressed.
 // Row group statistics (min/max) are kept for every column but strings
 // (rarely selective: every row group holds most values; they cost 15 % of
 // the flush CPU with parquet-go); no page index.
@@ -67,7 +67,7 @@ const (
 	kindInt32  colKind = iota // uint8/16/32: INT32, PLAIN
 	kindInt64                 // uint64, MAC: INT64, PLAIN
 	kindTime                  // int64 ns: INT64 ms, DELTA_BINARY_PACKED
-	kindAddr                  // FIXED_LEN_BYTE_ARRAY(16), PLAIN
+	kindAddr                  // FIXED_LEN_BYTE_ARRAY(16), PLAIN or RLE_DICTIONARY (pages of one value)
 	kindString                // BYTE_ARRAY, RLE_DICTIONARY
 	kindEnum                  // uint8 index: BYTE_ARRAY, RLE_DICTIONARY of Values
 )
@@ -83,6 +83,10 @@ type flushCol struct {
 	i32   []int32     // kindInt32 values; kindString/kindEnum dictionary indexes
 	i64   []int64     // kindInt64, kindTime (ms)
 	addrs []flow.Addr // kindAddr
+	// addrDict holds the values of the row group's kindAddr pages of one
+	// value (absent fields: zero), which are written RLE_DICTIONARY
+	// against it: a few bytes instead of 128 KiB of ZSTD input.
+	addrDict []flow.Addr
 
 	// kindString: the row group's dictionary.
 	dict     map[string]int32
@@ -90,6 +94,10 @@ type flushCol struct {
 	last     string
 	lastIdx  int32
 	haveLast bool
+	byPtr    [64]struct {
+		p   *byte
+		idx int32
+	}
 
 	// Row group state.
 	pages        []byte // serialized data pages (header + compressed body)
@@ -159,8 +167,10 @@ func (fc *flushCol) resetChunk() {
 	fc.i32, fc.i64, fc.addrs = fc.i32[:0], fc.i64[:0], fc.addrs[:0]
 	fc.pages = fc.pages[:0]
 	fc.encodings, fc.values, fc.uncompressed, fc.stats = 0, 0, 0, false
+	fc.addrDict = fc.addrDict[:0]
 	if fc.kind == kindString {
 		clear(fc.dict)
+		clear(fc.byPtr[:])
 		fc.dictVals, fc.haveLast = fc.dictVals[:0], false
 	}
 }
@@ -426,15 +436,27 @@ func (fc *flushCol) lookup(v string) int32 {
 	if fc.haveLast && v == fc.last {
 		return fc.lastIdx
 	}
+	// Then by where the string lives: enrichment hands out the same few
+	// strings, and a comparison with the entry the address points to
+	// costs less than hashing. The comparison keeps it right when the
+	// memory was reused for another string.
+	p := unsafe.StringData(v)
+	slot := &fc.byPtr[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(v)))%uintptr(len(fc.byPtr))]
+	if slot.p == p && p != nil && fc.dictVals[slot.idx] == v {
+		fc.last, fc.lastIdx = fc.dictVals[slot.idx], slot.idx
+		return slot.idx
+	}
 	if fc.dict == nil {
 		fc.dict = map[string]int32{}
 	}
 	i, ok := fc.dict[v]
+	slot.p, slot.idx = p, i
 	if !ok {
 		v = strings.Clone(v) // the batch is reused by the caller
 		i = int32(len(fc.dictVals))
 		fc.dictVals = append(fc.dictVals, v)
 		fc.dict[v] = i
+		slot.idx = i
 	}
 	// The dictionary's copy, not v: a decoder may hand over strings
 	// that alias its packet buffer.
@@ -487,9 +509,19 @@ func (f *flushFile) flushPage(fc *flushCol) error {
 		enc = format.DeltaBinaryPacked
 	case kindAddr:
 		n = len(fc.addrs)
-		fc.observeAddr()
-		body = append(f.scratch[:0], unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(fc.addrs))), 16*n)...)
-		enc = format.Plain
+		if fc.observeAddr() {
+			i := slices.Index(fc.addrDict, fc.addrs[0])
+			if i < 0 {
+				i = len(fc.addrDict)
+				fc.addrDict = append(fc.addrDict, fc.addrs[0])
+			}
+			fc.i32 = appendN(fc.i32[:0], int32(i), n)
+			body, err = (&rle.DictionaryEncoding{}).EncodeInt32(f.scratch, fc.i32)
+			enc = format.RLEDictionary
+		} else {
+			body = append(f.scratch[:0], unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(fc.addrs))), 16*n)...)
+			enc = format.Plain
+		}
 	case kindString, kindEnum:
 		n = len(fc.i32)
 		body, err = (&rle.DictionaryEncoding{}).EncodeInt32(f.scratch, fc.i32)
@@ -585,19 +617,45 @@ func (fc *flushCol) observeTime() {
 	fc.minT, fc.maxT = min(fc.minT, lo), max(fc.maxT, hi)
 }
 
-func (fc *flushCol) observeAddr() {
-	for _, a := range fc.addrs {
-		if !fc.stats {
-			fc.minA, fc.maxA, fc.stats = a, a, true
+// observeAddr also reports whether the page holds one value.
+func (fc *flushCol) observeAddr() (same bool) {
+	if len(fc.addrs) == 0 {
+		return false
+	}
+	// Addresses compare as two big-endian words.
+	key := func(a *flow.Addr) (uint64, uint64) {
+		return binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:])
+	}
+	less := func(ah, al, bh, bl uint64) bool { return ah < bh || ah == bh && al < bl }
+	lo, hi := fc.addrs[0], fc.addrs[0]
+	lh, ll := key(&lo)
+	hh, hl := lh, ll
+	same = true
+	for i := range fc.addrs {
+		a := &fc.addrs[i]
+		ah, al := key(a)
+		if ah == lh && al == ll && ah == hh && al == hl {
 			continue
 		}
-		if bytes.Compare(a[:], fc.minA[:]) < 0 {
-			fc.minA = a
+		same = false
+		if less(ah, al, lh, ll) {
+			lo, lh, ll = *a, ah, al
 		}
-		if bytes.Compare(a[:], fc.maxA[:]) > 0 {
-			fc.maxA = a
+		if less(hh, hl, ah, al) {
+			hi, hh, hl = *a, ah, al
 		}
 	}
+	if !fc.stats {
+		fc.minA, fc.maxA, fc.stats = lo, hi, true
+		return same
+	}
+	if bytes.Compare(lo[:], fc.minA[:]) < 0 {
+		fc.minA = lo
+	}
+	if bytes.Compare(hi[:], fc.maxA[:]) > 0 {
+		fc.maxA = hi
+	}
+	return same
 }
 
 // statistics returns the row group statistics of the column, in its
@@ -625,14 +683,20 @@ func (fc *flushCol) statistics() format.Statistics {
 	return format.Statistics{MinValue: lo, MaxValue: hi}
 }
 
-// dictionaryPage returns the PLAIN-encoded dictionary of a string or enum
-// column and its entry count.
+// dictionaryPage returns the PLAIN-encoded dictionary of a string, enum
+// or (with pages of one value) address column and its entry count.
 func (fc *flushCol) dictionaryPage(dst []byte) ([]byte, int) {
+	dst = dst[:0]
+	if fc.kind == kindAddr {
+		for _, a := range fc.addrDict {
+			dst = append(dst, a[:]...)
+		}
+		return dst, len(fc.addrDict)
+	}
 	vals := fc.dictVals
 	if fc.kind == kindEnum {
 		vals = schema.Columns[fc.c].Values
 	}
-	dst = dst[:0]
 	for _, v := range vals {
 		dst = binary.LittleEndian.AppendUint32(dst, uint32(len(v)))
 		dst = append(dst, v...)
@@ -665,7 +729,7 @@ func (f *flushFile) flushRowGroup() error {
 			Statistics:   fc.statistics(),
 		}
 		uncompressed := fc.uncompressed
-		if fc.kind == kindString || fc.kind == kindEnum {
+		if fc.kind == kindString || fc.kind == kindEnum || len(fc.addrDict) > 0 {
 			body, n := fc.dictionaryPage(f.scratch)
 			f.scratch = body
 			h := format.PageHeader{

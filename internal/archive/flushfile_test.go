@@ -82,7 +82,7 @@ func edgeRuns(seed uint64, n int) *flow.Batch {
 			// pages constant now and then.
 			if run == 0 {
 				pick(i)
-				run = []int{1, 1, 1, 50, 3000}[rng.IntN(5)]
+				run = []int{1, 1, 1, 50, 3000, 20000}[rng.IntN(6)]
 			} else {
 				copyRow(b, c, i-1, i)
 			}
@@ -350,9 +350,10 @@ func TestFlushFileCopiesStrings(t *testing.T) {
 	b := new(flow.Batch)
 	b.Extend(1)
 	// New values, a known one (looked up), then the buffer changes.
-	for _, v := range []string{"aaaa", "cccc", unsafe.String(&buf[0], len(buf)), "bbbb"} {
-		if v == "bbbb" {
-			copy(buf, "bbbb")
+	alias := unsafe.String(&buf[0], len(buf))
+	for i, v := range []string{"aaaa", "cccc", alias, "bbbb", "cccc", alias} {
+		if i == 3 {
+			copy(buf, "bbbb") // alias now reads "bbbb"
 		}
 		b.ExporterName[0] = v
 		if err := f.append(b, nil); err != nil {
@@ -371,7 +372,50 @@ func TestFlushFileCopiesStrings(t *testing.T) {
 	if err := readFile(path, got); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"aaaa", "cccc", "aaaa", "bbbb"}; !slices.Equal(got.ExporterName, want) {
+	if want := []string{"aaaa", "cccc", "aaaa", "bbbb", "cccc", "bbbb"}; !slices.Equal(got.ExporterName, want) {
 		t.Errorf("exporter names %q, want %q", got.ExporterName, want)
 	}
+}
+
+// TestFlushFileConstantPages: pages of one address are written against a
+// dictionary of the row group's constant pages; pages of other constants
+// and mixed pages in between must read back as written.
+func TestFlushFileConstantPages(t *testing.T) {
+	f := newFlushFile(0, zstd.SpeedFastest)
+	want := new(flow.Batch)
+	a, b := flow.AddrFromUint32(0x0a000001), flow.MustParseAddr("2001:db8::1")
+	for page, fill := range []func(i int) flow.Addr{
+		func(int) flow.Addr { return a },
+		func(int) flow.Addr { return b },
+		func(i int) flow.Addr { return flow.AddrFromUint32(uint32(i)) },
+		func(int) flow.Addr { return a },
+		func(int) flow.Addr { return flow.Addr{} },
+	} {
+		p := new(flow.Batch)
+		p.Extend(flushPageRows)
+		for i := range p.SrcAddr {
+			p.SrcAddr[i] = fill(i)
+			p.TimeReceived[i] = int64(page)
+		}
+		if err := f.append(p, nil); err != nil {
+			t.Fatal(err)
+		}
+		want.AppendBatch(p)
+	}
+	data, err := f.finish([][2]string{{"flowlake.test", "kv"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "f.parquet")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := new(flow.Batch)
+	if err := readFile(path, got); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.SrcAddr, want.SrcAddr) {
+		t.Error("src_addr read back differs")
+	}
+	checkFlushFileMeta(t, data, stored(want), 0)
 }

@@ -294,7 +294,12 @@ func writeFileAtomic(fw *fileWriter, flowsDir, rel string, b *flow.Batch, perm [
 	ext := extentOf(b)
 	meta = append(meta, ext.meta(bucket, buckets)...)
 	fi, err := writeFileWith(flowsDir, rel, int64(b.Len()), func(w io.Writer) error {
-		return fw.write(w, b, perm, meta)
+		// parquet-go writes page by page: buffer them.
+		bw := bufio.NewWriterSize(w, 1<<20)
+		if err := fw.write(bw, b, perm, meta); err != nil {
+			return err
+		}
+		return bw.Flush()
 	})
 	ext.describe(&fi, bucket, buckets)
 	return fi, err
@@ -304,7 +309,8 @@ func writeFileAtomic(fw *fileWriter, flowsDir, rel string, b *flow.Batch, perm [
 // to a hidden temporary name in the same directory (not ending in .parquet,
 // so no reader globbing the lake picks up a partial file), fsynced,
 // renamed, and the directory fsynced so the rename survives a crash. rows
-// is the file's flow count; the caller fills in the file's extent.
+// is the file's flow count; the caller fills in the file's extent. write
+// gets the file unbuffered: a flush file is one Write.
 func writeFileWith(flowsDir, rel string, rows int64, write func(io.Writer) error) (FileInfo, error) {
 	final := filepath.Join(flowsDir, rel)
 	dir := filepath.Dir(final)
@@ -321,11 +327,7 @@ func writeFileWith(flowsDir, rel string, rows int64, write func(io.Writer) error
 		os.Remove(tmp)
 		return FileInfo{}, err
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := write(bw); err != nil {
-		return fail(fmt.Errorf("write %s: %w", tmp, err))
-	}
-	if err := bw.Flush(); err != nil {
+	if err := write(f); err != nil {
 		return fail(fmt.Errorf("write %s: %w", tmp, err))
 	}
 	if err := f.Sync(); err != nil {
