@@ -23,14 +23,30 @@
 #   4. A Markdown table with every figure and the issue's targets, saved as
 #      $RESULTS/results.md, plus a wall-time extrapolation to 100 M flows.
 #
-# Looping one corpus repeats the same time_start values (the corpus spans
-# 2024-12-31 23:59:59 .. 2025-01-01 00:05 UTC) in every loop; only
-# time_received (the archive's partition key) differs. Needle/bin queries
-# therefore filter on time_start and both tools see identical flows.
+# Looping one corpus would repeat byte-identical flows (same time_start, the
+# corpus spans 2024-12-31 23:59:59 .. 2025-01-01 00:05 UTC), which sort next to
+# each other and flatter bytes per flow. With VARY=1 (default) replay -vary makes
+# loop L >= 1 a later stretch of the same network's traffic: export times (and
+# so time_start/time_end) move on by L x span (span = the corpus' export-time
+# span + 1 s = 602 s, printed as vary_span_s in corpus.json; 169 loops cover
+# ~28 h), sequence numbers keep counting, internal clients (10.0.0.0/8,
+# 2001:db8:1::/48) and ephemeral ports (>= 32768) go through a per-loop
+# bijection; external servers and service ports stay. No flow repeats, and
+# both collectors receive identical flows (the per-loop keys are fixed).
+# VARY=0 replays exact copies as before (only time_received, the archive's
+# partition key, differs between loops).
+# The needle and bin queries filter on time_start, which both tools store alike.
+# The needle's day is the one holding the most flows (time_start); its pair has
+# no flow starting on that day and ending after it, so a time_start window
+# (flowlake) and nfdump -t select the same flows whether nfdump tests the
+# flow's start or both its ends.
 #
 # Env knobs [defaults]:
 #   FLOWS [100000000]        flows to ingest (corpus looped round(FLOWS/592571) times)
 #   PROTO [netflow9]         corpus file bench/corpus/$PROTO.pcap
+#   VARY [1]                 1: each loop remaps internal clients, ephemeral ports and shifts
+#                            times (replay -vary), so no flow repeats; 0: exact repeats as
+#                            before. NetFlow v9 corpora only (replay -vary refuses others)
 #   RATE_FLOWLAKE, RATE_NFCAPD  replay rate in flows/s; empty = calibrate
 #   CAL_START [25000] CAL_MAX [3200000] CAL_STEP_S [5] CAL_BISECT [2]
 #   CAL_MARGIN [0.8]         fraction of the highest loss-free step used for the run
@@ -44,7 +60,7 @@
 #   QUERY_RUNS [3]           runs per query (median reported)
 #   NFDUMP_RUNS [QUERY_RUNS] runs per nfdump query (one (d) run takes minutes at 100 M flows)
 #   PORT [41401] MPORT [41480]  UDP flow port / flowlake HTTP (metrics) port
-#   SKIP_BUILD [unset]       do not rebuild bench/bin/flowlake
+#   SKIP_BUILD [unset]       do not rebuild bench/bin/{flowlake,replay,procmon} (built if missing)
 #   KEEP_DATA [unset]        keep the flowlake and nfcapd stores under $RESULTS
 #   RESULTS [bench/results/archive-<timestamp>]
 set -u
@@ -55,6 +71,8 @@ export PATH="$BENCH/bin:$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 export TZ=UTC # nfdump prints and parses times in local time
 FLOWS=${FLOWS:-100000000}
 PROTO=${PROTO:-netflow9}
+VARY=${VARY:-1}
+case $VARY in 1) VARYOPT=-vary ;; 0) VARYOPT= ;; *) echo "VARY must be 0 or 1" >&2; exit 1 ;; esac
 CORPUS=${CORPUS:-$BENCH/corpus}
 RATE_FLOWLAKE=${RATE_FLOWLAKE:-}
 RATE_NFCAPD=${RATE_NFCAPD:-}
@@ -109,9 +127,11 @@ stop_bg() { # pid: TERM it, wait for it, drop it from BGPIDS
 for t in nfcapd nfdump bc curl ss awk; do
   command -v $t >/dev/null || die "$t not found (apt-get install nfdump bc curl iproute2)"
 done
+# rebuilt each run (cached, quick) so a stale replay cannot lack -vary; built beside
+# and renamed over, so a benchmark running the old binary keeps it
 for t in replay procmon; do
-  if [ ! -x "$BENCH/bin/$t" ]; then
-    (cd "$ROOT" && go build -o "$BENCH/bin/$t" "./bench/cmd/$t") || die "cannot build $t"
+  if [ ! -x "$BENCH/bin/$t" ] || [ -z "${SKIP_BUILD:-}" ]; then
+    (cd "$ROOT" && go build -o "$BENCH/bin/$t.new" "./bench/cmd/$t" && mv "$BENCH/bin/$t.new" "$BENCH/bin/$t") || die "cannot build $t"
   fi
 done
 if [ -z "${SKIP_BUILD:-}" ]; then
@@ -125,7 +145,7 @@ if [ -z "${SKIP_BUILD:-}" ]; then
 fi
 PCAP=$CORPUS/$PROTO.pcap
 [ -s "$PCAP" ] || die "$PCAP missing (run bench/make_corpus.sh)"
-replay -f "$PCAP" -count -json > "$RESULTS/corpus.json" || die "cannot read $PCAP"
+replay -f "$PCAP" -count -json $VARYOPT > "$RESULTS/corpus.json" 2> "$RESULTS/corpus.err" || die "cannot read $PCAP: $(cat "$RESULTS/corpus.err")"
 REC=$(json_get "$RESULTS/corpus.json" corpus_flow_records)
 PKTS=$(json_get "$RESULTS/corpus.json" corpus_packets)
 LOOPS=$(( (FLOWS + REC / 2) / REC )); [ "$LOOPS" -lt 1 ] && LOOPS=1
@@ -133,9 +153,10 @@ RPP=$(calc "$REC / $PKTS") # flow records per datagram
 for p in "$PORT" "$MPORT"; do
   ss -Hlnua "sport = :$p" 2>/dev/null | grep -q . && die "port $p busy (set PORT/MPORT)"
 done
-put flows_requested "$FLOWS"; put loops "$LOOPS"; put corpus_records "$REC"
+SPAN=$(json_get "$RESULTS/corpus.json" vary_span_s)
+put flows_requested "$FLOWS"; put loops "$LOOPS"; put corpus_records "$REC"; put vary "$VARY"; put vary_span_s "${SPAN:-0}"
 T_START=$(now) # after the build: the 100 M extrapolation excludes it
-log "results in $RESULTS; corpus $PCAP: $REC flows in $PKTS datagrams; $LOOPS loops = $((LOOPS * REC)) flows"
+log "results in $RESULTS; corpus $PCAP: $REC flows in $PKTS datagrams; $LOOPS loops = $((LOOPS * REC)) flows$([ "$VARY" = 1 ] && echo ", each loop varied and shifted by ${SPAN}s")"
 
 # ------------------------------------------------------------------ collector helpers
 # kernel drops on the sockets bound to $PORT (last column of /proc/net/udp{,6})
@@ -242,7 +263,7 @@ calibrate() {
     pps=$(fmt0 "$(calc "$rate / $RPP")"); [ "$pps" -lt 1 ] && pps=1
     maxp=$((pps * CAL_STEP_S))
     d0=$(sock_drops); c0=0; [ "$name" = flowlake ] && c0=$(flowlake_metric flowlake_collector_flows_total)
-    replay -f "$PCAP" -t "127.0.0.1:$PORT" -n 1000000 -rate "$pps" -max-packets "$maxp" -json > "$dir/replay.json" 2>> "$dir/replay.err"
+    replay -f "$PCAP" -t "127.0.0.1:$PORT" -n 1000000 -rate "$pps" -max-packets "$maxp" $VARYOPT -json > "$dir/replay.json" 2>> "$dir/replay.err"
     sent=$(json_get "$dir/replay.json" flow_records_sent)
     counted=$sent
     if [ "$name" = flowlake ]; then
@@ -302,7 +323,7 @@ ingest() {
   pps=$(fmt0 "$(calc "$rate / $RPP")")
   log "ingest $name: $LOOPS x $REC flows at $rate flows/s ($pps pps), ~$(fmt0 "$(calc "$LOOPS * $REC / $rate")") s"
   t0=$(now)
-  replay -f "$PCAP" -t "127.0.0.1:$PORT" -n "$LOOPS" -rate "$pps" -json > "$dir/replay.json" 2> "$dir/replay.err" || die "replay failed: $(cat "$dir/replay.err")"
+  replay -f "$PCAP" -t "127.0.0.1:$PORT" -n "$LOOPS" -rate "$pps" $VARYOPT -json > "$dir/replay.json" 2> "$dir/replay.err" || die "replay failed: $(cat "$dir/replay.err")"
   sent=$(json_get "$dir/replay.json" flow_records_sent)
   if [ "$name" = flowlake ]; then
     lag=$(calc "$(wait_count "$sent") + $(wait_written)")
@@ -408,11 +429,14 @@ timed() {
 FQ="flowlake query --data-dir '$FL' --format csv --max-rows 0"
 NQ="nfdump -R '$NF' -q"
 
-# the needle: an address pair talking to dst port 443 on the corpus' last day, with few flows
-DAY=$(flowlake query --data-dir "$FL" --format csv 'flows | summarize m=max(time_start)' | tail -1 | cut -c1-10)
+# the needle: an address pair talking to dst port 443 on the day holding most flows (with
+# VARY=1 and 100 M flows the times span ~28 h, two days), with few flows, all of them
+# ending on that day too (nfdump -t may test time_end as well as time_start)
+DAY=$(flowlake query --data-dir "$FL" --format csv 'flows | summarize n=count() by d=bin(time_start, 1d) | top 1 by n' | tail -1 | cut -c1-10)
+[[ $DAY =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]] || DAY=$(flowlake query --data-dir "$FL" --format csv 'flows | summarize m=max(time_start)' | tail -1 | cut -c1-10)
 NEXT=$(date -u -d "$DAY + 1 day" +%Y-%m-%d)
 flowlake query --data-dir "$FL" --format csv \
-  "flows | where dst_port == 443 and time_start >= datetime($DAY) and time_start < datetime($NEXT) | summarize n=count() by src_addr, dst_addr | where n <= $((3 * LOOPS)) | top 1 by n" \
+  "flows | where dst_port == 443 and time_start >= datetime($DAY) and time_start < datetime($NEXT) | summarize n=count(), e=max(time_end) by src_addr, dst_addr | where n <= $((3 * LOOPS)) and e < datetime($NEXT) | top 1 by n" \
   > "$Q/needle_pick.csv" 2>&1
 IFS=, read -r NSRC NDST _ < <(tail -1 "$Q/needle_pick.csv")
 [ -n "${NSRC:-}" ] && [ -n "${NDST:-}" ] || die "could not pick a needle pair: $(cat "$Q/needle_pick.csv")"
@@ -492,8 +516,13 @@ pass() { [ "$(calc "$1")" = 1 ] && echo "**met**" || echo "not met"; }
   echo "# flowlake archive vs nfdump ($(date -u +%Y-%m-%dT%H:%MZ))"
   echo
   echo "Corpus: $PCAP ($REC softflowd NetFlow v9 flows) replayed $LOOPS times = $(get flowlake_sent) flows over loopback UDP."
-  echo "Looping repeats identical time_start values (2024-12-31 23:59:59 .. 2025-01-01 00:05 UTC) in every loop;"
-  echo "time_received differs. Host: $(nproc) CPUs, load average at end $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: figures are noisy)."
+  if [ "$VARY" = 1 ]; then
+    echo "Each loop L >= 1 is varied (replay -vary): times shifted by L x ${SPAN} s, internal clients and ephemeral ports remapped per loop, so no flow repeats."
+  else
+    echo "Looping repeats identical flows, time_start included (2024-12-31 23:59:59 .. 2025-01-01 00:05 UTC), in every loop (VARY=0);"
+    echo "time_received differs."
+  fi
+  echo "Host: $(nproc) CPUs, load average at end $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: figures are noisy)."
   echo "nfdump $(nfdump -V 2>&1 | awk '{print $NF}'); flowlake $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)+worktree. Queries: median of $QUERY_RUNS (nfdump: $NFDUMP_RUNS) runs, wall ms incl. process start, warm page cache."
   echo
   echo "| figure | flowlake | nfdump | nfdump / flowlake | target (issue 3) | agree |"
