@@ -48,7 +48,6 @@ const flushPageRows = 8192
 // flowSchema.
 var flushTemplate = sync.OnceValue(func() *format.FileMetaData {
 	var buf bytes.Buffer
-	//lint:ignore SA1019 see fileWriter.w
 	w := parquet.NewWriter(&buf, flowSchema, parquet.CreatedBy("flowlake", "archive", "1"))
 	if err := w.Close(); err != nil {
 		panic(fmt.Sprintf("archive: flush file template: %v", err))
