@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -496,14 +497,13 @@ func (f *flushFile) flushPage(fc *flushCol) error {
 		fc.observeInt32()
 		body, err = (&delta.BinaryPackedEncoding{}).EncodeInt32(f.scratch, fc.i32)
 		enc = format.DeltaBinaryPacked
-	case kindInt64:
+	case kindInt64, kindTime:
 		n = len(fc.i64)
-		fc.observeUint64()
-		body, err = (&delta.BinaryPackedEncoding{}).EncodeInt64(f.scratch, fc.i64)
-		enc = format.DeltaBinaryPacked
-	case kindTime:
-		n = len(fc.i64)
-		fc.observeTime()
+		if fc.kind == kindTime {
+			fc.observeTime()
+		} else {
+			fc.observeUint64()
+		}
 		body, err = (&delta.BinaryPackedEncoding{}).EncodeInt64(f.scratch, fc.i64)
 		enc = format.DeltaBinaryPacked
 	case kindAddr:
@@ -574,23 +574,25 @@ func (fc *flushCol) observeInt32() {
 	if len(fc.i32) == 0 {
 		return
 	}
-	lo, hi := uint64(uint32(fc.i32[0])), uint64(uint32(fc.i32[0]))
-	for _, v := range fc.i32 {
-		u := uint64(uint32(v))
-		lo, hi = min(lo, u), max(hi, u)
-	}
-	fc.mergeUnsigned(lo, hi)
+	// The UINT columns order as unsigned.
+	lo, hi := bounds(unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(fc.i32))), len(fc.i32)))
+	fc.mergeUnsigned(uint64(lo), uint64(hi))
 }
 
 func (fc *flushCol) observeUint64() {
 	if len(fc.i64) == 0 {
 		return
 	}
-	lo, hi := uint64(fc.i64[0]), uint64(fc.i64[0])
-	for _, v := range fc.i64 {
-		lo, hi = min(lo, uint64(v)), max(hi, uint64(v))
+	fc.mergeUnsigned(bounds(unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(fc.i64))), len(fc.i64))))
+}
+
+// bounds returns the smallest and largest of s (non-empty).
+func bounds[T cmp.Ordered](s []T) (lo, hi T) {
+	lo, hi = s[0], s[0]
+	for _, v := range s {
+		lo, hi = min(lo, v), max(hi, v)
 	}
-	fc.mergeUnsigned(lo, hi)
+	return lo, hi
 }
 
 func (fc *flushCol) mergeUnsigned(lo, hi uint64) {
@@ -605,10 +607,7 @@ func (fc *flushCol) observeTime() {
 	if len(fc.i64) == 0 {
 		return
 	}
-	lo, hi := fc.i64[0], fc.i64[0]
-	for _, v := range fc.i64 {
-		lo, hi = min(lo, v), max(hi, v)
-	}
+	lo, hi := bounds(fc.i64)
 	if !fc.stats {
 		fc.minT, fc.maxT, fc.stats = lo, hi, true
 		return

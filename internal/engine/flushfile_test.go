@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,8 +72,9 @@ func TestFlushedEdgeValues(t *testing.T) {
 		for i := 0; i < n; {
 			pick(i)
 			run := []int{1, 1, 50, 2500}[rng.IntN(4)]
+			col := reflect.ValueOf(b.Column(c))
 			for j := i + 1; j < min(i+run, n); j++ {
-				copyValue(b, c, i, j)
+				col.Index(j).Set(col.Index(i))
 			}
 			i += run
 		}
@@ -125,26 +127,6 @@ func seqRows(lo, hi int) []int {
 		s[i] = lo + i
 	}
 	return s
-}
-
-// copyValue copies row from of column c of b into row to.
-func copyValue(b *flow.Batch, c, from, to int) {
-	switch s := b.Column(c).(type) {
-	case []uint8:
-		s[to] = s[from]
-	case []uint16:
-		s[to] = s[from]
-	case []uint32:
-		s[to] = s[from]
-	case []uint64:
-		s[to] = s[from]
-	case []int64:
-		s[to] = s[from]
-	case []flow.Addr:
-		s[to] = s[from]
-	case []string:
-		s[to] = s[from]
-	}
 }
 
 // literal returns row i of column c as a SQL literal of the view's type,
