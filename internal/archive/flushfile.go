@@ -26,12 +26,12 @@ import (
 // bytes and a type switch per value), a hash lookup per string value and a
 // staging copy per bucket cost 2 µs a flow with 16 buckets
 // (BenchmarkWrite/archive-batches=1Ki). flushFile appends each column
-// straight from the batch's typed slices into a page buffer, looks strings
-// up only when they differ from the previous value of their column, and
-// encodes and compresses a page at a time with parquet-go's encoders and
-// codec; the schema and footer are parquet-go's own structures, so files
-// are byte-for-byte the format compacted files have, with the same column
-// types (and lakeSchemaKey). Compacted files, written once and read for
+// straight from the batch's typed slices into a page buffer, copies runs
+// of one value without reading them, hashes a string only when neither
+// the column's previous value nor its address identifies it, and encodes
+// and compresses a page at a time with parquet-go's encoders and codec; the
+// schema elements and footer are parquet-go's own structures, so flush
+// files have the columns and types of every other file (lakeSchemaKey). Compacted files, written once and read for
 // years, still go through parquet-go's Writer with its richer statistics.
 //
 // Encodings: DELTA_BINARY_PACKED for integers and times, PLAIN for
@@ -64,8 +64,8 @@ var flushTemplate = sync.OnceValue(func() *format.FileMetaData {
 type colKind uint8
 
 const (
-	kindInt32  colKind = iota // uint8/16/32: INT32, PLAIN
-	kindInt64                 // uint64, MAC: INT64, PLAIN
+	kindInt32  colKind = iota // uint8/16/32: INT32, DELTA_BINARY_PACKED
+	kindInt64                 // uint64, MAC: INT64, DELTA_BINARY_PACKED
 	kindTime                  // int64 ns: INT64 ms, DELTA_BINARY_PACKED
 	kindAddr                  // FIXED_LEN_BYTE_ARRAY(16), PLAIN or RLE_DICTIONARY (pages of one value)
 	kindString                // BYTE_ARRAY, RLE_DICTIONARY
