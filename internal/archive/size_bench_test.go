@@ -108,7 +108,8 @@ func sortWithinGroups(b *flow.Batch, perm []int, rg int, keys []string) []int {
 
 // BenchmarkCompactedSize writes one compacted file's worth of flows
 // (1 Mi by default, FLOWLAKE_SIZE_FLOWS overrides; 10 M flows over three
-// hours' rate) in several ways, one change at a time from the compaction
+// hours' rate; FLOWLAKE_SIZE_FILE names a Parquet file whose flows to use
+// instead) in several ways, one change at a time from the compaction
 // settings in force before this benchmark existed, and reports bytes per
 // flow and the write rate (sorting excluded). With -v it logs the largest
 // columns of each variant.
@@ -119,6 +120,15 @@ func BenchmarkCompactedSize(b *testing.B) {
 	}
 	start := time.Date(2026, 11, 30, 13, 0, 0, 0, time.UTC)
 	batch := genBatch(1, start, n, 10e6/(3*3600))
+	if p := os.Getenv("FLOWLAKE_SIZE_FILE"); p != "" {
+		// Flows of a real lake file instead (one compacted file of a
+		// bench lake: one bucket of one hour).
+		batch = new(flow.Batch)
+		if err := readFile(p, batch); err != nil {
+			b.Fatal(err)
+		}
+		n = batch.Len()
+	}
 	base := sizeVariant{"base", zstd.SpeedBetterCompression, flushEncoding, 128 << 10, 256 << 10, []string{"src_addr", "dst_addr", "time_received"}, nil, nil, nil}
 	with := func(name string, f func(v *sizeVariant)) sizeVariant {
 		v := base
