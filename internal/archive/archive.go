@@ -389,7 +389,11 @@ func (a *Archive) encodeLocked(b *flow.Batch) (full bool) {
 				rows = append(rows, r)
 			}
 		}
-		return a.appendLocked(b, keys, rows)
+		full = a.appendLocked(b, keys, rows)
+		if b.Len() > 64<<10 {
+			a.bucketRows = nil // scratch of an unusual batch: let it go
+		}
+		return full
 	}
 	// Flows of several hours (late exporters, imports of old logs) or
 	// buckets: each file stays inside its partition and bucket. The rows of
