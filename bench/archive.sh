@@ -47,6 +47,9 @@
 #   VARY [1]                 1: each loop remaps internal clients, ephemeral ports and shifts
 #                            times (replay -vary), so no flow repeats; 0: exact repeats as
 #                            before. NetFlow v9 corpora only (replay -vary refuses others)
+#   VARY_CLIENTS [1]         with VARY=1: 1 remaps internal clients per loop too (2 M distinct
+#                            sources at 100 M flows); 0 keeps the corpus' clients all day (a
+#                            site's stable population), only times and ephemeral ports vary
 #   RATE_FLOWLAKE, RATE_NFCAPD  replay rate in flows/s; empty = calibrate
 #   CAL_START [25000] CAL_MAX [3200000] CAL_STEP_S [5] CAL_BISECT [2]
 #   CAL_MARGIN [0.8]         fraction of the highest loss-free step used for the run
@@ -72,7 +75,9 @@ export TZ=UTC # nfdump prints and parses times in local time
 FLOWS=${FLOWS:-100000000}
 PROTO=${PROTO:-netflow9}
 VARY=${VARY:-1}
+VARY_CLIENTS=${VARY_CLIENTS:-1}
 case $VARY in 1) VARYOPT=-vary ;; 0) VARYOPT= ;; *) echo "VARY must be 0 or 1" >&2; exit 1 ;; esac
+case $VARY_CLIENTS in 1) ;; 0) VARYOPT="$VARYOPT -vary-clients=false" ;; *) echo "VARY_CLIENTS must be 0 or 1" >&2; exit 1 ;; esac
 CORPUS=${CORPUS:-$BENCH/corpus}
 RATE_FLOWLAKE=${RATE_FLOWLAKE:-}
 RATE_NFCAPD=${RATE_NFCAPD:-}
@@ -154,7 +159,7 @@ for p in "$PORT" "$MPORT"; do
   ss -Hlnua "sport = :$p" 2>/dev/null | grep -q . && die "port $p busy (set PORT/MPORT)"
 done
 SPAN=$(json_get "$RESULTS/corpus.json" vary_span_s)
-put flows_requested "$FLOWS"; put loops "$LOOPS"; put corpus_records "$REC"; put vary "$VARY"; put vary_span_s "${SPAN:-0}"
+put flows_requested "$FLOWS"; put loops "$LOOPS"; put corpus_records "$REC"; put vary "$VARY"; put vary_clients "$VARY_CLIENTS"; put vary_span_s "${SPAN:-0}"
 T_START=$(now) # after the build: the 100 M extrapolation excludes it
 log "results in $RESULTS; corpus $PCAP: $REC flows in $PKTS datagrams; $LOOPS loops = $((LOOPS * REC)) flows$([ "$VARY" = 1 ] && echo ", each loop varied and shifted by ${SPAN}s")"
 
@@ -517,7 +522,11 @@ pass() { [ "$(calc "$1")" = 1 ] && echo "**met**" || echo "not met"; }
   echo
   echo "Corpus: $PCAP ($REC softflowd NetFlow v9 flows) replayed $LOOPS times = $(get flowlake_sent) flows over loopback UDP."
   if [ "$VARY" = 1 ]; then
-    echo "Each loop L >= 1 is varied (replay -vary): times shifted by L x ${SPAN} s, internal clients and ephemeral ports remapped per loop, so no flow repeats."
+    if [ "$VARY_CLIENTS" = 1 ]; then
+      echo "Each loop L >= 1 is varied (replay -vary): times shifted by L x ${SPAN} s, internal clients and ephemeral ports remapped per loop, so no flow repeats."
+    else
+      echo "Each loop L >= 1 is varied (replay -vary -vary-clients=false): times shifted by L x ${SPAN} s, ephemeral ports remapped per loop, the same internal clients in every loop."
+    fi
   else
     echo "Looping repeats identical flows, time_start included (2024-12-31 23:59:59 .. 2025-01-01 00:05 UTC), in every loop (VARY=0);"
     echo "time_received differs."

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math/rand"
 	"net/netip"
+	"slices"
 	"testing"
 )
 
@@ -438,5 +439,29 @@ func BenchmarkRewrite(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(flows), "ns/flow")
 		})
+	}
+}
+
+// TestVaryKeepClients: with -vary-clients=false, loop 1 keeps every
+// address and still shifts times and remaps ephemeral ports.
+func TestVaryKeepClients(t *testing.T) {
+	dgs, v := load(t)
+	v.keepClients = true
+	l1 := send(t, dgs, v, 1)
+	var remapped int
+	for i, w := range append(append(slices.Clone(v4recs), v6recs...), laterRecs...) {
+		g := append(append(slices.Clone(l1.v4), l1.v6...), l1.later...)[i]
+		if g.src != w.src || g.dst != w.dst {
+			t.Errorf("record %d: addresses %v -> %v, want %v -> %v", i, g.src, g.dst, w.src, w.dst)
+		}
+		if g.sport != w.sport || g.dport != w.dport {
+			remapped++
+		}
+	}
+	if remapped == 0 {
+		t.Error("no ephemeral port remapped")
+	}
+	if l1.secs != t0+v.span {
+		t.Errorf("unix_secs %d, want %d", l1.secs, t0+v.span)
 	}
 }
