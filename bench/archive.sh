@@ -2,10 +2,12 @@
 # archive.sh - flowlake archive benchmark against nfdump (issue 3), loopback only.
 #
 #   1. INGEST: replays the softflowd NetFlow v9 corpus (bench/corpus/netflow9.pcap,
-#      592,571 flows) round(FLOWS/records) times into `flowlake serve`
-#      (collector + enrichment + Parquet archive) at a rate chosen by measuring
-#      loss (short calibration steps against a throw-away instance), measures the
-#      process tree's CPU-seconds with procmon -> flows per CPU-second; then
+#      592,571 flows: the corpus bench/collect.sh builds, i.e.
+#      CONNS=300000 DURATION=300 ONLY="traffic nf9" bench/make_corpus.sh)
+#      round(FLOWS/records) times into `flowlake serve` (collector + enrichment +
+#      Parquet archive) at a rate chosen by measuring loss (short calibration
+#      steps against a throw-away instance), measures the process tree's
+#      CPU-seconds with procmon -> flows per CPU-second; then
 #      `flowlake archive compact` (its CPU reported separately) and
 #      `flowlake archive stats` -> bytes per flow on disk.
 #   2. NFCAPD: the same replay into nfcapd -> CPU-seconds, bytes per flow
@@ -149,7 +151,17 @@ if [ -z "${SKIP_BUILD:-}" ]; then
   fi
 fi
 PCAP=$CORPUS/$PROTO.pcap
-[ -s "$PCAP" ] || die "$PCAP missing (run bench/make_corpus.sh)"
+if [ ! -s "$PCAP" ] && [ "$PROTO" = netflow9 ]; then
+  # the corpus bench/collect.sh builds (its CONNS/DURATION defaults), so both
+  # benchmarks replay the same flows
+  log "building the corpus: CONNS=300000 DURATION=300 ONLY=\"traffic nf9\" bench/make_corpus.sh"
+  for t in gen udpsink; do
+    (cd "$ROOT" && go build -o "$BENCH/bin/$t" "./bench/cmd/$t") || die "cannot build $t"
+  done
+  CORPUS="$CORPUS" CONNS=300000 DURATION=300 ONLY="traffic nf9" "$BENCH/make_corpus.sh" > "$RESULTS/make_corpus.log" 2>&1 ||
+    die "cannot build the corpus (see $RESULTS/make_corpus.log)"
+fi
+[ -s "$PCAP" ] || die "$PCAP missing (bench/make_corpus.sh builds it)"
 replay -f "$PCAP" -count -json $VARYOPT > "$RESULTS/corpus.json" 2> "$RESULTS/corpus.err" || die "cannot read $PCAP: $(cat "$RESULTS/corpus.err")"
 REC=$(json_get "$RESULTS/corpus.json" corpus_flow_records)
 PKTS=$(json_get "$RESULTS/corpus.json" corpus_packets)
