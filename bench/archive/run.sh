@@ -5,7 +5,9 @@
 # column), and 10 M flows through flush + compaction (current and previous
 # compacted layout).
 # FLOWLAKE_COMPACT_FLOWS / FLOWLAKE_LAYOUT_FLOWS / FLOWLAKE_SIZE_FLOWS shrink
-# the data sets; FLOWLAKE_SIZE_VARIANTS (';'-separated) picks size variants.
+# the data sets; FLOWLAKE_SIZE_VARIANTS (';'-separated) picks size variants;
+# FLOWLAKE_SIZE_FILE=<a lake file> measures them on its flows instead,
+# FLOWLAKE_SIZE_SPAN=1h on those starting within an hour of the earliest.
 set -e
 cd "$(dirname "$0")/../.."
 go test -run XXX -bench 'BenchmarkWrite' -benchtime 20x -count 3 -cpu 1 ./internal/archive

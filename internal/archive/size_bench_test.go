@@ -127,7 +127,8 @@ func sortWithinGroups(b *flow.Batch, perm []int, rg int, keys []string) []int {
 // BenchmarkCompactedSize writes one compacted file's worth of flows
 // (1 Mi by default, FLOWLAKE_SIZE_FLOWS overrides; 10 M flows over three
 // hours' rate; FLOWLAKE_SIZE_FILE names a Parquet file whose flows to use
-// instead) in several ways, one change at a time from the compaction
+// instead, FLOWLAKE_SIZE_SPAN keeps those starting within that duration of
+// the earliest) in several ways, one change at a time from the compaction
 // settings in force before this benchmark existed, and reports bytes per
 // flow and the write rate (sorting excluded). With -v it logs the largest
 // columns of each variant.
