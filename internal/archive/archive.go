@@ -472,11 +472,7 @@ func (a *Archive) appendLocked(b *flow.Batch, keys []streamKey, rows [][]int) (f
 		return full
 	}
 	for i, s := range streams {
-		n := b.Len()
-		if rows[i] != nil {
-			n = len(rows[i])
-		}
-		s.added(b, rows[i], n)
+		n := s.added(b, rows[i])
 		a.pending += n
 		a.open += n
 	}

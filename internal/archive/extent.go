@@ -85,39 +85,30 @@ type extent struct {
 	n                int // rows covered; 0: the ranges are unset
 }
 
-// extentOf returns the extent of b's rows.
-func extentOf(b *flow.Batch) extent {
-	if b.Len() == 0 {
+// extentOf returns the extent of the rows (nil: all) of b.
+func extentOf(b *flow.Batch, rows []int) extent {
+	n := b.Len()
+	if rows != nil {
+		n = len(rows)
+	}
+	if n == 0 {
 		return extent{}
 	}
-	return extent{recv: storedSpan(b.TimeReceived), start: storedSpan(b.TimeStart), end: storedSpan(b.TimeEnd), n: b.Len()}
+	return extent{recv: storedSpan(b.TimeReceived, rows), start: storedSpan(b.TimeStart, rows), end: storedSpan(b.TimeEnd, rows), n: n}
 }
 
-// extentOfRows is extentOf for the rows (nil: all) of b.
-func extentOfRows(b *flow.Batch, rows []int) extent {
+// storedSpan returns the smallest and largest of the rows (nil: all; at
+// least one) of col as stored: floored to the millisecond, so that catalog
+// ranges are exactly those of the files' values.
+func storedSpan(col []int64, rows []int) [2]int64 {
+	var lo, hi int64
 	if rows == nil {
-		return extentOf(b)
-	}
-	if len(rows) == 0 {
-		return extent{}
-	}
-	span := func(col []int64) [2]int64 {
-		lo, hi := col[rows[0]], col[rows[0]]
+		lo, hi = bounds(col)
+	} else {
+		lo, hi = col[rows[0]], col[rows[0]]
 		for _, r := range rows {
 			lo, hi = min(lo, col[r]), max(hi, col[r])
 		}
-		return [2]int64{toMillis(lo) * 1e6, toMillis(hi) * 1e6}
-	}
-	return extent{recv: span(b.TimeReceived), start: span(b.TimeStart), end: span(b.TimeEnd), n: len(rows)}
-}
-
-// storedSpan returns the smallest and largest of col (non-empty) as
-// stored: floored to the millisecond, so that catalog ranges are exactly
-// those of the files' values.
-func storedSpan(col []int64) [2]int64 {
-	lo, hi := col[0], col[0]
-	for _, t := range col {
-		lo, hi = min(lo, t), max(hi, t)
 	}
 	return [2]int64{toMillis(lo) * 1e6, toMillis(hi) * 1e6}
 }

@@ -31,8 +31,9 @@ import (
 // the column's previous value nor its address identifies it, and encodes
 // and compresses a page at a time with parquet-go's encoders and codec; the
 // schema elements and footer are parquet-go's own structures, so flush
-// files have the columns and types of every other file (lakeSchemaKey). Compacted files, written once and read for
-// years, still go through parquet-go's Writer with its richer statistics.
+// files have the columns and types of every other file (lakeSchemaKey).
+// Compacted files, written once and read for years, still go through
+// parquet-go's Writer with its richer statistics.
 //
 // Encodings: DELTA_BINARY_PACKED for integers and times, PLAIN for
 // addresses (RLE_DICTIONARY for a page of one address), RLE_DICTIONARY for
@@ -242,9 +243,8 @@ func allSameString(s []string) bool {
 }
 
 // appendBatch adds rows of b to files: rows[i] (nil: all) to files[i].
-// Each column of b is read once for all of
-// them, while its memory is in cache (column by column per file read the
-// whole batch once per file).
+// Each column of b is read once for all of them, while its memory is in
+// cache (column by column per file read the whole batch once per file).
 func appendBatch(b *flow.Batch, files []*flushFile, rows [][]int) error {
 	var bc batchColumn
 	for c := range schema.Columns {
@@ -450,14 +450,13 @@ func (fc *flushCol) lookup(v string) int32 {
 		fc.dict = map[string]int32{}
 	}
 	i, ok := fc.dict[v]
-	slot.p, slot.idx = p, i
 	if !ok {
 		v = strings.Clone(v) // the batch is reused by the caller
 		i = int32(len(fc.dictVals))
 		fc.dictVals = append(fc.dictVals, v)
 		fc.dict[v] = i
-		slot.idx = i
 	}
+	slot.p, slot.idx = p, i
 	// The dictionary's copy, not v: a decoder may hand over strings
 	// that alias its packet buffer.
 	fc.last, fc.lastIdx, fc.haveLast = fc.dictVals[i], i, true

@@ -40,11 +40,13 @@ func newStream(ff *flushFile, key streamKey) *stream {
 	return &stream{key: key, ff: ff}
 }
 
-// added accounts for the rows (nil: all) of b, n of them, appended to the
-// stream's file.
-func (s *stream) added(b *flow.Batch, rows []int, n int) {
-	s.rows += n
-	s.ext.merge(extentOfRows(b, rows))
+// added accounts for the rows (nil: all) of b appended to the stream's
+// file and returns how many they are.
+func (s *stream) added(b *flow.Batch, rows []int) int {
+	e := extentOf(b, rows)
+	s.rows += e.n
+	s.ext.merge(e)
+	return e.n
 }
 
 // finish closes the file and returns it. The stream's flushFile may be

@@ -271,7 +271,7 @@ func columnValuesPerm(vals []parquet.Value, b *flow.Batch, c int, perm []int) []
 // timeRange returns the smallest and largest time_received of b (b
 // non-empty) as stored (storedSpan).
 func timeRange(b *flow.Batch) (lo, hi int64) {
-	r := storedSpan(b.TimeReceived)
+	r := storedSpan(b.TimeReceived, nil)
 	return r[0], r[1]
 }
 
@@ -291,7 +291,7 @@ func toMillis(ns int64) int64 {
 // perm, when set, is the order to write b's rows in (compaction sorts an
 // index instead of copying the batch); meta is added to the footer.
 func writeFileAtomic(fw *fileWriter, flowsDir, rel string, b *flow.Batch, perm []int, bucket, buckets int, meta ...[2]string) (FileInfo, error) {
-	ext := extentOf(b)
+	ext := extentOf(b, nil)
 	meta = append(meta, ext.meta(bucket, buckets)...)
 	fi, err := writeFileWith(flowsDir, rel, int64(b.Len()), func(w io.Writer) error {
 		// parquet-go writes page by page: buffer them.
