@@ -45,7 +45,9 @@
 #
 # Env knobs [defaults]:
 #   FLOWS [100000000]        flows to ingest (corpus looped round(FLOWS/592571) times)
-#   PROTO [netflow9]         corpus file bench/corpus/$PROTO.pcap
+#   PROTO [netflow9]         corpus file bench/corpus/$PROTO.pcap. netflow9-site: one site's
+#                            traffic over ~14 h, no loop and no repeat (bench/make_site_corpus.sh,
+#                            built when missing with FLOWS flows; VARY defaults to 0)
 #   VARY [1]                 1: each loop remaps internal clients, ephemeral ports and shifts
 #                            times (replay -vary), so no flow repeats; 0: exact repeats as
 #                            before. NetFlow v9 corpora only (replay -vary refuses others)
@@ -76,7 +78,7 @@ export PATH="$BENCH/bin:$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 export TZ=UTC # nfdump prints and parses times in local time
 FLOWS=${FLOWS:-100000000}
 PROTO=${PROTO:-netflow9}
-VARY=${VARY:-1}
+if [ "$PROTO" = netflow9-site ]; then VARY=${VARY:-0}; else VARY=${VARY:-1}; fi
 VARY_CLIENTS=${VARY_CLIENTS:-1}
 case $VARY in 1) VARYOPT=-vary ;; 0) VARYOPT= ;; *) echo "VARY must be 0 or 1" >&2; exit 1 ;; esac
 case $VARY_CLIENTS in 1) ;; 0) VARYOPT="$VARYOPT -vary-clients=false" ;; *) echo "VARY_CLIENTS must be 0 or 1" >&2; exit 1 ;; esac
@@ -161,7 +163,12 @@ if [ ! -s "$PCAP" ] && [ "$PROTO" = netflow9 ]; then
   CORPUS="$CORPUS" CONNS=300000 DURATION=300 ONLY="traffic nf9" "$BENCH/make_corpus.sh" > "$RESULTS/make_corpus.log" 2>&1 ||
     die "cannot build the corpus (see $RESULTS/make_corpus.log)"
 fi
-[ -s "$PCAP" ] || die "$PCAP missing (bench/make_corpus.sh builds it)"
+if [ ! -s "$PCAP" ] && [ "$PROTO" = netflow9-site ]; then
+  log "building the site corpus: FLOWS=$FLOWS bench/make_site_corpus.sh (~30 min at 100 M flows)"
+  CORPUS="$CORPUS" FLOWS="$FLOWS" "$BENCH/make_site_corpus.sh" > "$RESULTS/make_site_corpus.log" 2>&1 ||
+    die "cannot build the site corpus (see $RESULTS/make_site_corpus.log)"
+fi
+[ -s "$PCAP" ] || die "$PCAP missing (bench/make_corpus.sh or bench/make_site_corpus.sh builds it)"
 replay -f "$PCAP" -count -json $VARYOPT > "$RESULTS/corpus.json" 2> "$RESULTS/corpus.err" || die "cannot read $PCAP: $(cat "$RESULTS/corpus.err")"
 REC=$(json_get "$RESULTS/corpus.json" corpus_flow_records)
 PKTS=$(json_get "$RESULTS/corpus.json" corpus_packets)
@@ -533,7 +540,9 @@ pass() { [ "$(calc "$1")" = 1 ] && echo "**met**" || echo "not met"; }
   echo "# flowlake archive vs nfdump ($(date -u +%Y-%m-%dT%H:%MZ))"
   echo
   echo "Corpus: $PCAP ($REC softflowd NetFlow v9 flows) replayed $LOOPS times = $(get flowlake_sent) flows over loopback UDP."
-  if [ "$VARY" = 1 ]; then
+  if [ "$PROTO" = netflow9-site ] && [ "$LOOPS" = 1 ]; then
+    echo "One site's traffic (bench/make_site_corpus.sh): one host population, fresh connections throughout, no flow repeated."
+  elif [ "$VARY" = 1 ]; then
     if [ "$VARY_CLIENTS" = 1 ]; then
       echo "Each loop L >= 1 is varied (replay -vary): times shifted by L x ${SPAN} s, internal clients and ephemeral ports remapped per loop, so no flow repeats."
     else
