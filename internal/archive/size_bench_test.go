@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -15,6 +16,9 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/compress/lz4"
+	"github.com/parquet-go/parquet-go/compress/snappy"
+	"github.com/parquet-go/parquet-go/compress/uncompressed"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 	"github.com/parquet-go/parquet-go/encoding"
 
@@ -38,6 +42,8 @@ type sizeVariant struct {
 	data func(*flow.Batch) *flow.Batch
 	// best lists columns compressed with SpeedBestCompression.
 	best []string
+	// codecs gives other columns' codecs (LZ4, Snappy, none): read speed.
+	codecs map[string]compress.Codec
 }
 
 // startingWithin returns the flows of b whose time_start lies within span
@@ -97,11 +103,14 @@ func sortByColumns(b *flow.Batch, keys []string) []int {
 
 // bestFor returns a codec chooser giving the columns names
 // SpeedBestCompression (nil when names is empty).
-func bestFor(names []string) func(schema.Column) compress.Codec {
-	if len(names) == 0 {
+func bestFor(names []string, codecs map[string]compress.Codec) func(schema.Column) compress.Codec {
+	if len(names) == 0 && len(codecs) == 0 {
 		return nil
 	}
 	return func(c schema.Column) compress.Codec {
+		if cc, ok := codecs[c.Name]; ok {
+			return cc
+		}
 		if slices.Contains(names, c.Name) {
 			return codec(zstd.SpeedBestCompression)
 		}
@@ -155,7 +164,7 @@ func BenchmarkCompactedSize(b *testing.B) {
 		}
 		n = batch.Len()
 	}
-	base := sizeVariant{"base", zstd.SpeedBetterCompression, flushEncoding, 128 << 10, 256 << 10, []string{"src_addr", "dst_addr", "time_received"}, nil, nil, nil}
+	base := sizeVariant{"base", zstd.SpeedBetterCompression, flushEncoding, 128 << 10, 256 << 10, []string{"src_addr", "dst_addr", "time_received"}, nil, nil, nil, nil}
 	with := func(name string, f func(v *sizeVariant)) sizeVariant {
 		v := base
 		v.name = name
@@ -195,18 +204,33 @@ func BenchmarkCompactedSize(b *testing.B) {
 			if v.data != nil {
 				data = v.data(batch)
 			}
-			opt := writeOptions{rowGroupRows: v.rg, level: v.level, sorting: sorting, schema: buildSchema(v.enc, bestFor(v.best)), pageBytes: v.page}
+			opt := writeOptions{rowGroupRows: v.rg, level: v.level, sorting: sorting, schema: buildSchema(v.enc, bestFor(v.best, v.codecs)), pageBytes: v.page}
+			var meta [][2]string
+			if os.Getenv("FLOWLAKE_SIZE_OUT") != "" {
+				// A file the archive opens, to time queries over it.
+				meta = [][2]string{
+					{metaMinTime, strconv.FormatInt(slices.Min(data.TimeReceived), 10)},
+					{metaMaxTime, strconv.FormatInt(slices.Max(data.TimeReceived), 10)},
+				}
+			}
 			var buf bytes.Buffer
 			b.ResetTimer()
 			cpu0 := cpuTime()
 			for range b.N {
 				buf.Reset()
-				if err := newFileWriter(opt).write(&buf, data, perm, nil); err != nil {
+				if err := newFileWriter(opt).write(&buf, data, perm, meta); err != nil {
 					b.Fatal(err)
 				}
 			}
 			cpu := cpuTime() - cpu0
 			b.StopTimer()
+			if dir := os.Getenv("FLOWLAKE_SIZE_OUT"); dir != "" {
+				// For timing queries over each variant's file.
+				name := strings.NewReplacer("/", "_", ",", "_", "=", "-", "+", ".").Replace(v.name)
+				if err := os.WriteFile(filepath.Join(dir, name+".parquet"), buf.Bytes(), 0o644); err != nil {
+					b.Fatal(err)
+				}
+			}
 			b.ReportMetric(float64(buf.Len())/float64(n), "bytes/flow")
 			b.ReportMetric(float64(n)*float64(b.N)/cpu.Seconds(), "flows/cpu-s")
 			b.ReportMetric(0, "ns/op")
@@ -281,6 +305,15 @@ func isNamed(names ...string) func(schema.Column) bool {
 	return func(c schema.Column) bool { return slices.Contains(names, c.Name) }
 }
 
+// addData chains f after the variant's other data rewrites.
+func (v *sizeVariant) addData(f func(*flow.Batch) *flow.Batch) {
+	if prev := v.data; prev != nil {
+		v.data = func(b *flow.Batch) *flow.Batch { return f(prev(b)) }
+		return
+	}
+	v.data = f
+}
+
 // sizeChanges are the changes measured against base, alone or combined
 // (sizeVariants).
 func sizeChanges() map[string]func(v *sizeVariant) {
@@ -309,7 +342,7 @@ func sizeChanges() map[string]func(v *sizeVariant) {
 		// Hypothetical: time_end as ms before time_received, time_start as
 		// ms before time_end (durations instead of instants).
 		"what-if=start,end-as-ms-durations": func(v *sizeVariant) {
-			v.data = func(b *flow.Batch) *flow.Batch {
+			v.addData(func(b *flow.Batch) *flow.Batch {
 				c := new(flow.Batch)
 				c.AppendBatch(b)
 				for i := range c.TimeStart {
@@ -317,13 +350,50 @@ func sizeChanges() map[string]func(v *sizeVariant) {
 					c.TimeEnd[i] = b.TimeReceived[i] - b.TimeEnd[i]
 				}
 				return c
-			}
+			})
+		},
+		// Hypothetical: time_start as ms before time_end (a duration),
+		// time_end kept as an instant.
+		"what-if=start-as-ms-duration": func(v *sizeVariant) {
+			v.addData(func(b *flow.Batch) *flow.Batch {
+				c := new(flow.Batch)
+				c.AppendBatch(b)
+				for i := range c.TimeStart {
+					c.TimeStart[i] = b.TimeEnd[i] - b.TimeStart[i]
+				}
+				return c
+			})
+		},
+		// Hypothetical: time_received as ms after time_end (the export
+		// delay).
+		"what-if=received-as-delay": func(v *sizeVariant) {
+			v.addData(func(b *flow.Batch) *flow.Batch {
+				c := new(flow.Batch)
+				c.AppendBatch(b)
+				for i := range c.TimeReceived {
+					c.TimeReceived[i] = b.TimeReceived[i] - b.TimeEnd[i]
+				}
+				return c
+			})
+		},
+		"plain=time_start": func(v *sizeVariant) { v.enc = encWith(v.enc, nil, isNamed("time_start")) },
+		"dict=time_start":  func(v *sizeVariant) { v.enc = encWith(v.enc, &parquet.RLEDictionary, isNamed("time_start")) },
+		// Hypothetical: time_received at second resolution.
+		"what-if=received-in-s": func(v *sizeVariant) {
+			v.addData(func(b *flow.Batch) *flow.Batch {
+				c := new(flow.Batch)
+				c.AppendBatch(b)
+				for i, t := range c.TimeReceived {
+					c.TimeReceived[i] = t - t%int64(time.Second)
+				}
+				return c
+			})
 		},
 		// Hypothetical: every flow's bytes, packets and duration scaled by
 		// its own factor in [0.5, 1.5), for a corpus whose loops repeat
 		// each connection's counters.
 		"what-if=jittered-counters": func(v *sizeVariant) {
-			v.data = func(b *flow.Batch) *flow.Batch {
+			v.addData(func(b *flow.Batch) *flow.Batch {
 				c := new(flow.Batch)
 				c.AppendBatch(b)
 				rng := rand.New(rand.NewPCG(1, 2))
@@ -334,13 +404,19 @@ func sizeChanges() map[string]func(v *sizeVariant) {
 					c.TimeStart[i] = c.TimeEnd[i] - int64(float64(c.TimeEnd[i]-c.TimeStart[i])*f)
 				}
 				return c
-			}
+			})
 		},
 		"plain=ports":              func(v *sizeVariant) { v.enc = encWith(v.enc, nil, isNamed("src_port", "dst_port")) },
 		"plain=time_received":      func(v *sizeVariant) { v.enc = encWith(v.enc, nil, isNamed("time_received")) },
 		"rowgroup=16Ki":            func(v *sizeVariant) { v.rg = 16 << 10 },
 		"rowgroup=32Ki":            func(v *sizeVariant) { v.rg = 32 << 10 },
 		"rowgroup=64Ki":            func(v *sizeVariant) { v.rg = 64 << 10 },
+		"lz4=counters":             func(v *sizeVariant) { v.codecs = codecsFor(&lz4.Codec{}, "bytes", "packets") },
+		"snappy=counters":          func(v *sizeVariant) { v.codecs = codecsFor(&snappy.Codec{}, "bytes", "packets") },
+		"none=counters":            func(v *sizeVariant) { v.codecs = codecsFor(&uncompressed.Codec{}, "bytes", "packets") },
+		"dict=counters":            dict(isNamed("bytes", "packets")),
+		"delta=bytes":              func(v *sizeVariant) { v.enc = encWith(v.enc, &parquet.DeltaBinaryPacked, isNamed("bytes")) },
+		"rowgroup=128Ki":           func(v *sizeVariant) { v.rg = 128 << 10 },
 		"rowgroup=256Ki":           func(v *sizeVariant) { v.rg = 256 << 10 },
 		"zstd-best=time_start,end": func(v *sizeVariant) { v.best = []string{"time_start", "time_end"} },
 		"zstd-best=time_start,end,bytes,dst_addr": func(v *sizeVariant) {
@@ -364,6 +440,14 @@ func sizeChanges() map[string]func(v *sizeVariant) {
 			v.order = []string{"dst_port", "src_addr", "dst_addr", "time_received"}
 		},
 	}
+}
+
+func codecsFor(c compress.Codec, names ...string) map[string]compress.Codec {
+	m := map[string]compress.Codec{}
+	for _, n := range names {
+		m[n] = c
+	}
+	return m
 }
 
 // sizeVariants lists the variants measured: each a '+'-joined set of
