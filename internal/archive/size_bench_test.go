@@ -47,14 +47,13 @@ type sizeVariant struct {
 }
 
 // startingWithin returns the flows of b whose time_start lies within span
-// of the earliest: a bench lake receives hours of flow time within minutes,
+// after from: a bench lake receives hours of flow time within minutes,
 // so one of its files holds more of a pair's repeats than an hour's file of a
 // real site would.
-func startingWithin(b *flow.Batch, span time.Duration) *flow.Batch {
-	first := slices.Min(b.TimeStart)
+func startingWithin(b *flow.Batch, from int64, span time.Duration) *flow.Batch {
 	var idx []int
 	for i, t := range b.TimeStart {
-		if t-first < span.Nanoseconds() {
+		if t >= from && t-from < span.Nanoseconds() {
 			idx = append(idx, i)
 		}
 	}
@@ -151,16 +150,31 @@ func BenchmarkCompactedSize(b *testing.B) {
 	if p := os.Getenv("FLOWLAKE_SIZE_FILE"); p != "" {
 		// Flows of a real lake file instead (one compacted file of a
 		// bench lake: one bucket of one hour).
+		// A glob names several (one of each bucket, say): the span then
+		// starts at the latest of their first time_starts, so that every
+		// file has flows in it (both directions of a connection).
+		paths, err := filepath.Glob(p)
+		if err != nil || len(paths) == 0 {
+			b.Fatalf("FLOWLAKE_SIZE_FILE %q: no file (%v)", p, err)
+		}
 		batch = new(flow.Batch)
-		if err := readFile(p, batch); err != nil {
-			b.Fatal(err)
+		var from int64
+		for _, path := range paths {
+			at := batch.Len()
+			if err := readFile(path, batch); err != nil {
+				b.Fatal(err)
+			}
+			from = max(from, slices.Min(batch.TimeStart[at:]))
 		}
 		if s := os.Getenv("FLOWLAKE_SIZE_SPAN"); s != "" {
 			span, err := time.ParseDuration(s)
 			if err != nil {
 				b.Fatal(err)
 			}
-			batch = startingWithin(batch, span)
+			if len(paths) == 1 {
+				from = slices.Min(batch.TimeStart)
+			}
+			batch = startingWithin(batch, from, span)
 		}
 		n = batch.Len()
 	}
@@ -187,22 +201,32 @@ func BenchmarkCompactedSize(b *testing.B) {
 	perms := map[string][]int{}
 	for _, v := range variants {
 		b.Run(v.name, func(b *testing.B) {
+			data := batch
+			if v.data != nil {
+				data = v.data(batch)
+			}
 			key := fmt.Sprint(v.order, v.within, v.rg)
 			perm, ok := perms[key]
-			if !ok {
-				perm = sortByColumns(batch, v.order)
-				if v.within != nil {
-					perm = sortWithinGroups(batch, perm, v.rg, v.within)
+			if !ok || data.Len() != batch.Len() {
+				// Sorted by the flows' real values, unless the rewrite
+				// changed the rows themselves (biflows).
+				sortBy := batch
+				if data.Len() != batch.Len() {
+					sortBy = data
 				}
-				perms[key] = perm
+				perm = sortByColumns(sortBy, v.order)
+				if v.within != nil {
+					perm = sortWithinGroups(sortBy, perm, v.rg, v.within)
+				}
+				if sortBy == batch {
+					perms[key] = perm
+				} else {
+					b.Logf("%d rows written for %d flows", data.Len(), batch.Len())
+				}
 			}
 			sorting := sortingColumns(v.order)
 			if v.within != nil {
 				sorting = nil
-			}
-			data := batch
-			if v.data != nil {
-				data = v.data(batch)
 			}
 			opt := writeOptions{rowGroupRows: v.rg, level: v.level, sorting: sorting, schema: buildSchema(v.enc, bestFor(v.best, v.codecs)), pageBytes: v.page}
 			var meta [][2]string
@@ -378,6 +402,12 @@ func sizeChanges() map[string]func(v *sizeVariant) {
 		},
 		"plain=time_start": func(v *sizeVariant) { v.enc = encWith(v.enc, nil, isNamed("time_start")) },
 		"dict=time_start":  func(v *sizeVariant) { v.enc = encWith(v.enc, &parquet.RLEDictionary, isNamed("time_start")) },
+		// Hypothetical: one record per connection (a biflow, RFC 5103), as
+		// cloud flow logs are: each flow paired with the reverse one it
+		// overlaps in time becomes its earlier-starting side with
+		// rev_bytes/rev_packets from the other and the later time_end.
+		// Bytes per flow stay divided by the unidirectional flows.
+		"what-if=biflows": func(v *sizeVariant) { v.addData(biflows) },
 		// Hypothetical: time_received at second resolution.
 		"what-if=received-in-s": func(v *sizeVariant) {
 			v.addData(func(b *flow.Batch) *flow.Batch {
@@ -478,4 +508,64 @@ func sizeVariants() []string {
 		// What schema changes would be worth.
 		"what-if=start,end-as-ms-durations", final + "+what-if=start,end-as-ms-durations",
 	}
+}
+
+// biflows merges each flow of b with the reverse flow (addresses and ports
+// swapped, same protocol) whose time span overlaps its own, for the
+// what-if=biflows size variant; unpaired flows stay as they are.
+func biflows(b *flow.Batch) *flow.Batch {
+	type key struct {
+		a, z   flow.Addr
+		ap, zp uint16
+		proto  uint8
+	}
+	// canon orders a flow's endpoints, fwd tells which way the flow went.
+	canon := func(i int) (key, bool) {
+		k := key{b.SrcAddr[i], b.DstAddr[i], b.SrcPort[i], b.DstPort[i], b.Proto[i]}
+		if c := bytes.Compare(k.a[:], k.z[:]); c > 0 || (c == 0 && k.ap > k.zp) {
+			k.a, k.z, k.ap, k.zp = k.z, k.a, k.zp, k.ap
+			return k, false
+		}
+		return k, true
+	}
+	groups := map[key][]int{}
+	for i := range b.Len() {
+		k, _ := canon(i)
+		groups[k] = append(groups[k], i)
+	}
+	var keep []int
+	revOf := map[int]int{} // kept flow -> its reverse
+	for _, g := range groups {
+		slices.SortFunc(g, func(i, j int) int { return cmp.Compare(b.TimeStart[i], b.TimeStart[j]) })
+		used := make([]bool, len(g))
+		for x, i := range g {
+			if used[x] {
+				continue
+			}
+			used[x] = true
+			keep = append(keep, i)
+			_, fi := canon(i)
+			for y := x + 1; y < len(g); y++ {
+				j := g[y]
+				if _, fj := canon(j); used[y] || fj == fi {
+					continue
+				}
+				if b.TimeStart[j] <= b.TimeEnd[i]+int64(time.Second) {
+					revOf[i], used[y] = j, true
+				}
+				break
+			}
+		}
+	}
+	slices.Sort(keep) // arrival order
+	out := new(flow.Batch)
+	out.AppendRows(b, keep)
+	for r, i := range keep {
+		if j, ok := revOf[i]; ok {
+			out.RevBytes[r] = b.Bytes[j]
+			out.RevPackets[r] = b.Packets[j]
+			out.TimeEnd[r] = max(b.TimeEnd[i], b.TimeEnd[j])
+		}
+	}
+	return out
 }
