@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -28,21 +29,27 @@ retention settings itself, and these subcommands refuse to run.`,
 	}
 	cmd.PersistentFlags().StringVar(&dataDir, "data-dir", "./data", "data directory (archive under <data-dir>/flows)")
 
-	var asJSON bool
+	var asJSON, columns bool
 	stats := &cobra.Command{
-		Use:   "stats",
+		Use:   "stats [--columns]",
 		Short: "Files, flows, bytes, bytes per flow and time span of the archive",
-		Args:  cobra.NoArgs,
+		Long: `Files, flows, bytes, bytes per flow and time span of the archive, from its catalog.
+
+--columns reads every file's footer instead and shows where the bytes go: each
+column's compressed size, bytes per flow, share of the archive and compression
+ratio (encoded size / compressed size), largest first.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if columns {
+				return printColumnSizes(cmd, dataDir, asJSON)
+			}
 			s, err := archive.Stats(dataDir)
 			if err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
 			if asJSON {
-				e := json.NewEncoder(w)
-				e.SetIndent("", "  ")
-				return e.Encode(s)
+				return printJSON(w, s)
 			}
 			fmt.Fprintf(w, "files:           %d (%d compacted)\n", s.Files, s.CompactedFiles)
 			fmt.Fprintf(w, "flows:           %d\n", s.Rows)
@@ -59,6 +66,7 @@ retention settings itself, and these subcommands refuse to run.`,
 		},
 	}
 	stats.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	stats.Flags().BoolVar(&columns, "columns", false, "bytes by column (reads every file's footer)")
 
 	var retainAge, retainBytes string
 	var grace time.Duration
@@ -199,4 +207,46 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
+}
+
+func printColumnSizes(cmd *cobra.Command, dataDir string, asJSON bool) error {
+	r, err := archive.ColumnSizes(dataDir)
+	if err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	if asJSON {
+		return printJSON(w, r)
+	}
+	fmt.Fprintf(w, "%d files, %d flows, %s", r.Files, r.Rows, humanBytes(r.Bytes))
+	if r.Unreadable > 0 {
+		fmt.Fprintf(w, " (%d unreadable files left out)", r.Unreadable)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%-24s %12s %10s %7s %7s\n", "column", "bytes", "bytes/flow", "share", "ratio")
+	share := func(b int64) float64 {
+		if r.Bytes == 0 {
+			return 0
+		}
+		return 100 * float64(b) / float64(r.Bytes)
+	}
+	for _, c := range r.Columns {
+		ratio := 0.0
+		if c.Bytes > 0 {
+			ratio = float64(c.Uncompressed) / float64(c.Bytes)
+		}
+		fmt.Fprintf(w, "%-24s %12d %10.3f %6.1f%% %7.1f\n", c.Name, c.Bytes, c.BytesPerFlow, share(c.Bytes), ratio)
+	}
+	perFlow := 0.0
+	if r.Rows > 0 {
+		perFlow = float64(r.Footers) / float64(r.Rows)
+	}
+	fmt.Fprintf(w, "%-24s %12d %10.3f %6.1f%%\n", "(footers, indexes)", r.Footers, perFlow, share(r.Footers))
+	return nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	e := json.NewEncoder(w)
+	e.SetIndent("", "  ")
+	return e.Encode(v)
 }
