@@ -32,12 +32,8 @@ func TestColumnSizes(t *testing.T) {
 		b.InIf[i] = 7
 	}
 	for lo := 0; lo < n; lo += n / 3 { // three flushes: three files an hour
-		var idx []int
-		for i := lo; i < min(lo+n/3, n); i++ {
-			idx = append(idx, i)
-		}
 		part := new(flow.Batch)
-		part.AppendRows(b, idx)
+		part.AppendRows(b, seq(lo, min(lo+n/3, n)))
 		if err := a.WriteBatch(part); err != nil {
 			t.Fatal(err)
 		}

@@ -338,6 +338,19 @@ func (v *sizeVariant) addData(f func(*flow.Batch) *flow.Batch) {
 	v.data = f
 }
 
+// rowRewrite returns a data rewrite that copies a batch and calls f for
+// each row i of the copy c (b is the batch copied).
+func rowRewrite(f func(c, b *flow.Batch, i int)) func(*flow.Batch) *flow.Batch {
+	return func(b *flow.Batch) *flow.Batch {
+		c := new(flow.Batch)
+		c.AppendBatch(b)
+		for i := range c.Len() {
+			f(c, b, i)
+		}
+		return c
+	}
+}
+
 // sizeChanges are the changes measured against base, alone or combined
 // (sizeVariants).
 func sizeChanges() map[string]func(v *sizeVariant) {
@@ -366,39 +379,15 @@ func sizeChanges() map[string]func(v *sizeVariant) {
 		// Hypothetical: time_end as ms before time_received, time_start as
 		// ms before time_end (durations instead of instants).
 		"what-if=start,end-as-ms-durations": func(v *sizeVariant) {
-			v.addData(func(b *flow.Batch) *flow.Batch {
-				c := new(flow.Batch)
-				c.AppendBatch(b)
-				for i := range c.TimeStart {
-					c.TimeStart[i] = b.TimeEnd[i] - b.TimeStart[i]
-					c.TimeEnd[i] = b.TimeReceived[i] - b.TimeEnd[i]
-				}
-				return c
-			})
+			v.addData(rowRewrite(func(c, b *flow.Batch, i int) {
+				c.TimeStart[i] = b.TimeEnd[i] - b.TimeStart[i]
+				c.TimeEnd[i] = b.TimeReceived[i] - b.TimeEnd[i]
+			}))
 		},
 		// Hypothetical: time_start as ms before time_end (a duration),
 		// time_end kept as an instant.
 		"what-if=start-as-ms-duration": func(v *sizeVariant) {
-			v.addData(func(b *flow.Batch) *flow.Batch {
-				c := new(flow.Batch)
-				c.AppendBatch(b)
-				for i := range c.TimeStart {
-					c.TimeStart[i] = b.TimeEnd[i] - b.TimeStart[i]
-				}
-				return c
-			})
-		},
-		// Hypothetical: time_received as ms after time_end (the export
-		// delay).
-		"what-if=received-as-delay": func(v *sizeVariant) {
-			v.addData(func(b *flow.Batch) *flow.Batch {
-				c := new(flow.Batch)
-				c.AppendBatch(b)
-				for i := range c.TimeReceived {
-					c.TimeReceived[i] = b.TimeReceived[i] - b.TimeEnd[i]
-				}
-				return c
-			})
+			v.addData(rowRewrite(func(c, b *flow.Batch, i int) { c.TimeStart[i] = b.TimeEnd[i] - b.TimeStart[i] }))
 		},
 		"plain=time_start": func(v *sizeVariant) { v.enc = encWith(v.enc, nil, isNamed("time_start")) },
 		"dict=time_start":  func(v *sizeVariant) { v.enc = encWith(v.enc, &parquet.RLEDictionary, isNamed("time_start")) },
@@ -410,31 +399,21 @@ func sizeChanges() map[string]func(v *sizeVariant) {
 		"what-if=biflows": func(v *sizeVariant) { v.addData(biflows) },
 		// Hypothetical: time_received at second resolution.
 		"what-if=received-in-s": func(v *sizeVariant) {
-			v.addData(func(b *flow.Batch) *flow.Batch {
-				c := new(flow.Batch)
-				c.AppendBatch(b)
-				for i, t := range c.TimeReceived {
-					c.TimeReceived[i] = t - t%int64(time.Second)
-				}
-				return c
-			})
+			v.addData(rowRewrite(func(c, _ *flow.Batch, i int) {
+				c.TimeReceived[i] -= c.TimeReceived[i] % int64(time.Second)
+			}))
 		},
 		// Hypothetical: every flow's bytes, packets and duration scaled by
 		// its own factor in [0.5, 1.5), for a corpus whose loops repeat
 		// each connection's counters.
 		"what-if=jittered-counters": func(v *sizeVariant) {
-			v.addData(func(b *flow.Batch) *flow.Batch {
-				c := new(flow.Batch)
-				c.AppendBatch(b)
-				rng := rand.New(rand.NewPCG(1, 2))
-				for i := range c.Bytes {
-					f := 0.5 + rng.Float64()
-					c.Bytes[i] = max(1, uint64(float64(c.Bytes[i])*f))
-					c.Packets[i] = max(1, uint64(float64(c.Packets[i])*f))
-					c.TimeStart[i] = c.TimeEnd[i] - int64(float64(c.TimeEnd[i]-c.TimeStart[i])*f)
-				}
-				return c
-			})
+			rng := rand.New(rand.NewPCG(1, 2))
+			v.addData(rowRewrite(func(c, _ *flow.Batch, i int) {
+				f := 0.5 + rng.Float64()
+				c.Bytes[i] = max(1, uint64(float64(c.Bytes[i])*f))
+				c.Packets[i] = max(1, uint64(float64(c.Packets[i])*f))
+				c.TimeStart[i] = c.TimeEnd[i] - int64(float64(c.TimeEnd[i]-c.TimeStart[i])*f)
+			}))
 		},
 		"plain=ports":              func(v *sizeVariant) { v.enc = encWith(v.enc, nil, isNamed("src_port", "dst_port")) },
 		"plain=time_received":      func(v *sizeVariant) { v.enc = encWith(v.enc, nil, isNamed("time_received")) },
