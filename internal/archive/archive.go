@@ -382,7 +382,7 @@ func (a *Archive) encodeLocked(b *flow.Batch) (full bool) {
 			byBucket[i] = byBucket[i][:0]
 		}
 		for i := range b.SrcAddr {
-			k := SrcBucket(b.SrcAddr[i], a.buckets)
+			k := PairBucket(b.SrcAddr[i], b.DstAddr[i], a.buckets)
 			byBucket[k] = append(byBucket[k], i)
 		}
 		var keys []streamKey
@@ -406,7 +406,7 @@ func (a *Archive) encodeLocked(b *flow.Batch) (full bool) {
 	for i, t := range b.TimeReceived {
 		k := streamKey{hour: hourOf(t)}
 		if a.buckets > 1 {
-			k.bucket, k.buckets = SrcBucket(b.SrcAddr[i], a.buckets), a.buckets
+			k.bucket, k.buckets = PairBucket(b.SrcAddr[i], b.DstAddr[i], a.buckets), a.buckets
 		}
 		rows := a.keyRows[k]
 		if len(rows) == 0 {

@@ -26,7 +26,8 @@ type ColumnSizesResult struct {
 	// Footers is what is not column data: footers (schema, row group and
 	// column chunk metadata, statistics) and the files' magic numbers.
 	Footers int64
-	// Files and Rows count the files read; Bytes is their size on disk.
+	// Files counts the files read, Rows their flows; Bytes is their size on
+	// disk.
 	Files int
 	Rows  int64
 	Bytes int64
@@ -82,7 +83,8 @@ func ColumnSizes(dataDir string) (ColumnSizesResult, error) {
 }
 
 // fileColumnSizes returns one file's column sizes (summed over its row
-// groups), rows and size on disk.
+// groups), flows (rows and the reverse flows paired with them) and size on
+// disk.
 func fileColumnSizes(path string) ([]ColumnSize, int64, int64, error) {
 	f, pf, err := openParquet(path, false)
 	if err != nil {
@@ -110,5 +112,9 @@ func fileColumnSizes(path string) ([]ColumnSize, int64, int64, error) {
 			sizes[i].Uncompressed += cc.MetaData.TotalUncompressedSize
 		}
 	}
-	return sizes, md.NumRows, st.Size(), nil
+	flows, err := fileFlows(pf)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return sizes, flows, st.Size(), nil
 }

@@ -79,8 +79,11 @@ func compactEncoding(c schema.Column) encoding.Encoding {
 	return flushEncoding(c)
 }
 
-// compactSchema is flowSchema with compactEncoding.
-var compactSchema = buildSchema(compactEncoding, nil)
+// compactSchema is flowSchema with compactEncoding and the pair columns.
+var compactSchema = buildPairedSchema(compactEncoding, nil)
+
+// compactSchemaKey is schemaKey(compactSchema).
+var compactSchemaKey = schemaKey(compactSchema)
 
 // sortOrder is the row order of compacted files.
 type sortOrder int
@@ -284,7 +287,7 @@ func (a *Archive) splitFile(f FileInfo, k int) ([]FileInfo, error) {
 	}
 	rows := make([][]int, k)
 	for i, src := range in.SrcAddr[:in.Len()] {
-		b := SrcBucket(src, k)
+		b := PairBucket(src, in.DstAddr[i], k)
 		rows[b] = append(rows[b], i)
 	}
 	n := 0
@@ -305,8 +308,7 @@ func (a *Archive) splitFile(f FileInfo, k int) ([]FileInfo, error) {
 		}
 		piece.Truncate(0)
 		piece.AppendRows(in, r)
-		fi, err := writeFileAtomic(fw, a.flowsDir, a.newName(piece.TimeReceived[0], "c"), piece,
-			sortedIndex(piece, compactOrder, a.cfg.RowGroupRows), b, k,
+		fi, err := writeFileAtomic(fw, a.flowsDir, a.newName(piece.TimeReceived[0], "c"), piece, b, k,
 			[2]string{metaSources, f.rel}, [2]string{metaSplit, strconv.Itoa(n)})
 		if err != nil {
 			for _, o := range out {
@@ -484,8 +486,7 @@ func (a *Archive) compactGroup(files []FileInfo) (FileInfo, error) {
 	if at == 0 {
 		return FileInfo{}, fmt.Errorf("archive: compact: the %d files hold no rows", len(files))
 	}
-	fi, err := writeFileAtomic(a.compactFileWriter(), a.flowsDir, a.newName(in.TimeReceived[0], "c"), in,
-		sortedIndex(in, compactOrder, a.cfg.RowGroupRows), files[0].Bucket, files[0].Buckets,
+	fi, err := writeFileAtomic(a.compactFileWriter(), a.flowsDir, a.newName(in.TimeReceived[0], "c"), in, files[0].Bucket, files[0].Buckets,
 		[2]string{metaSources, strings.Join(sources, ",")})
 	if err != nil {
 		a.m.writeErrors.Inc()

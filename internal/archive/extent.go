@@ -42,15 +42,17 @@ type Filter struct {
 	// "time_end"): every wanted flow has Min <= value <= Max (zero ends
 	// open).
 	Times map[string]Span
-	// SrcAddrs, when not nil, lists every src_addr a wanted flow can have
-	// (empty: no flow is wanted).
-	SrcAddrs []flow.Addr
+	// SrcAddrs and DstAddrs, when not nil, list every src_addr and dst_addr
+	// a wanted flow can have (empty: no flow is wanted). Buckets prune only
+	// when both are set (PairBucket).
+	SrcAddrs, DstAddrs []flow.Addr
 }
 
-// srcHashName names SrcBucket's hash in file metadata and the catalog: a
-// later hash gets another name, and files bucketed by this one keep being
-// selected with this one.
-const srcHashName = "m1"
+// bucketHashName names PairBucket's hash in file metadata and the catalog:
+// a later hash gets another name, and files bucketed by an earlier one
+// ("m1", by src_addr alone) read as unbucketed, selected for every query,
+// until compaction splits them again (splitCandidates).
+const bucketHashName = "p1"
 
 // metaSrcBucket, metaTimeStart and metaTimeEnd are footer metadata keys,
 // so that a catalog rebuilt from footers keeps the files' extents.
@@ -60,22 +62,30 @@ const (
 	metaTimeEnd   = "flowlake.time_end"
 )
 
-// SrcBucket returns the bucket of src among buckets (a power of two; 0 or
-// 1: one bucket). The hash is part of the lake's layout: files record its
-// name (srcHashName), so it must never change under that name.
-func SrcBucket(src flow.Addr, buckets int) int {
+// PairBucket returns the bucket of a flow from src to dst among buckets (a
+// power of two; 0 or 1: one bucket). It is symmetric: both directions of a
+// connection share a bucket, so that compaction finds them in one file and
+// pairs them (pairFlows). The hash is part of the lake's layout: files
+// record its name (bucketHashName), so it must never change under that
+// name.
+func PairBucket(src, dst flow.Addr, buckets int) int {
 	if buckets <= 1 {
 		return 0
 	}
-	x := binary.LittleEndian.Uint64(src[:8]) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(src[8:]), 31)
-	// A 64-bit finaliser (splitmix64's): every input bit reaches the top
-	// bits the bucket is taken from.
+	x := addrHash(src) ^ addrHash(dst)
+	return int(x >> (64 - bits.TrailingZeros(uint(buckets))))
+}
+
+// addrHash mixes every bit of a into the top bits the bucket is taken
+// from (splitmix64's finaliser).
+func addrHash(a flow.Addr) uint64 {
+	x := binary.LittleEndian.Uint64(a[:8]) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(a[8:]), 31)
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
 	x ^= x >> 27
 	x *= 0x94d049bb133111eb
 	x ^= x >> 31
-	return int(x >> (64 - bits.TrailingZeros(uint(buckets))))
+	return x
 }
 
 // extent is what a file's flows span, in Unix ns as stored (floored to the
@@ -158,7 +168,7 @@ func (e *extent) describe(fi *FileInfo, bucket, buckets int) {
 }
 
 func formatBucket(bucket, buckets int) string {
-	return fmt.Sprintf("%s:%d/%d", srcHashName, bucket, buckets)
+	return fmt.Sprintf("%s:%d/%d", bucketHashName, bucket, buckets)
 }
 
 // parseBucket reads formatBucket's form. A hash this build does not know
@@ -168,7 +178,7 @@ func parseBucket(s string) (bucket, buckets int, err error) {
 	if !ok {
 		return 0, 0, fmt.Errorf("bad src bucket %q", s)
 	}
-	if name != srcHashName {
+	if name != bucketHashName {
 		return 0, 0, nil
 	}
 	bs, ks, ok := strings.Cut(rest, "/")
@@ -226,13 +236,15 @@ func (f *FileInfo) wants(flt *Filter) bool {
 			return false
 		}
 	}
-	if flt.SrcAddrs != nil && f.Buckets > 1 {
-		for _, a := range flt.SrcAddrs {
-			if SrcBucket(a, f.Buckets) == f.Bucket {
-				return true
+	if flt.SrcAddrs != nil && flt.DstAddrs != nil && f.Buckets > 1 {
+		for _, s := range flt.SrcAddrs {
+			for _, d := range flt.DstAddrs {
+				if PairBucket(s, d, f.Buckets) == f.Bucket {
+					return true
+				}
 			}
 		}
 		return false
 	}
-	return true
+	return (flt.SrcAddrs == nil || len(flt.SrcAddrs) > 0) && (flt.DstAddrs == nil || len(flt.DstAddrs) > 0)
 }

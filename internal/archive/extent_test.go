@@ -5,15 +5,18 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/flowlake/flowlake/internal/flow"
 )
 
-// SrcBucket spreads addresses evenly: real address plans (one /16, a few
-// hundred hosts) must not pile into a few buckets.
-func TestSrcBucketEven(t *testing.T) {
+// PairBucket spreads connections evenly: the hosts of real address plans
+// (one /16, a few hundred hosts) talking to one server must not pile into
+// a few buckets; and both directions share a bucket.
+func TestPairBucketEven(t *testing.T) {
+	server := flow.AddrFrom4([4]byte{136, 144, 58, 113})
 	const buckets = 16
 	plans := map[string]func(i int) flow.Addr{
 		"one /16, consecutive": func(i int) flow.Addr { return flow.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}) },
@@ -28,7 +31,7 @@ func TestSrcBucketEven(t *testing.T) {
 		var n [buckets]int
 		const hosts = 4096
 		for i := range hosts {
-			b := SrcBucket(addr(i), buckets)
+			b := PairBucket(addr(i), server, buckets)
 			if b < 0 || b >= buckets {
 				t.Fatalf("%s: bucket %d of %d", name, b, buckets)
 			}
@@ -46,12 +49,15 @@ func TestSrcBucketEven(t *testing.T) {
 	// the bucket of 16, so the hash is one function whatever the count.
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 1000 {
-		var a flow.Addr
+		var a, z flow.Addr
 		for i := range a {
-			a[i] = byte(r.Uint32())
+			a[i], z[i] = byte(r.Uint32()), byte(r.Uint32())
 		}
-		if SrcBucket(a, 16)>>2 != SrcBucket(a, 4) || SrcBucket(a, 1) != 0 {
-			t.Fatalf("%x: buckets %d/16, %d/4", a, SrcBucket(a, 16), SrcBucket(a, 4))
+		if PairBucket(a, z, 16)>>2 != PairBucket(a, z, 4) || PairBucket(a, z, 1) != 0 {
+			t.Fatalf("%x-%x: buckets %d/16, %d/4", a, z, PairBucket(a, z, 16), PairBucket(a, z, 4))
+		}
+		if PairBucket(a, z, 16) != PairBucket(z, a, 16) {
+			t.Fatalf("%x-%x: bucket %d one way, %d the other", a, z, PairBucket(a, z, 16), PairBucket(z, a, 16))
 		}
 	}
 }
@@ -119,8 +125,8 @@ func TestFileExtents(t *testing.T) {
 			bucketed++
 		}
 		for i := range b.Len() {
-			if f.Buckets > 1 && SrcBucket(b.SrcAddr[i], f.Buckets) != f.Bucket {
-				t.Fatalf("%s (bucket %d/%d) holds src %x of bucket %d", f.Path, f.Bucket, f.Buckets, b.SrcAddr[i], SrcBucket(b.SrcAddr[i], f.Buckets))
+			if f.Buckets > 1 && PairBucket(b.SrcAddr[i], b.DstAddr[i], f.Buckets) != f.Bucket {
+				t.Fatalf("%s (bucket %d/%d) holds src %x of bucket %d", f.Path, f.Bucket, f.Buckets, b.SrcAddr[i], PairBucket(b.SrcAddr[i], b.DstAddr[i], f.Buckets))
 			}
 			in := func(ns int64, s Span) bool { return !flow.Time(ns).Before(s.Min) && !flow.Time(ns).After(s.Max) }
 			recv := Span{Min: f.MinTime, Max: f.MaxTime}
@@ -151,7 +157,7 @@ func TestFileExtents(t *testing.T) {
 		w := files[i]
 		if f.rel != w.rel || f.Bucket != w.Bucket || f.Buckets != w.Buckets || !f.TimeStart.Min.Equal(w.TimeStart.Min) ||
 			!f.TimeStart.Max.Equal(w.TimeStart.Max) || !f.TimeEnd.Min.Equal(w.TimeEnd.Min) || !f.TimeEnd.Max.Equal(w.TimeEnd.Max) ||
-			!f.MinTime.Equal(w.MinTime) || !f.MaxTime.Equal(w.MaxTime) || f.Schema != w.Schema || f.Schema != lakeSchemaKey {
+			!f.MinTime.Equal(w.MinTime) || !f.MaxTime.Equal(w.MaxTime) || f.Schema != w.Schema || f.Schema != map[bool]string{false: lakeSchemaKey, true: compactSchemaKey}[w.Compacted] {
 			t.Fatalf("rebuilt %+v, saved %+v", f, w)
 		}
 	}
@@ -195,8 +201,8 @@ func TestSplitCoarse(t *testing.T) {
 		}
 		b := readAll(t, []FileInfo{f})
 		for i := range b.Len() {
-			if SrcBucket(b.SrcAddr[i], f.Buckets) != f.Bucket {
-				t.Fatalf("%s (bucket %d/%d) holds src %x of bucket %d", f.rel, f.Bucket, f.Buckets, b.SrcAddr[i], SrcBucket(b.SrcAddr[i], f.Buckets))
+			if PairBucket(b.SrcAddr[i], b.DstAddr[i], f.Buckets) != f.Bucket {
+				t.Fatalf("%s (bucket %d/%d) holds src %x of bucket %d", f.rel, f.Bucket, f.Buckets, b.SrcAddr[i], PairBucket(b.SrcAddr[i], b.DstAddr[i], f.Buckets))
 			}
 		}
 	}
@@ -366,15 +372,8 @@ func TestSelectOracle(t *testing.T) {
 				return false
 			}
 		}
-		if flt.SrcAddrs == nil {
-			return true
-		}
-		for _, a := range flt.SrcAddrs {
-			if a == b.SrcAddr[i] {
-				return true
-			}
-		}
-		return false
+		return (flt.SrcAddrs == nil || slices.Contains(flt.SrcAddrs, b.SrcAddr[i])) &&
+			(flt.DstAddrs == nil || slices.Contains(flt.DstAddrs, b.DstAddr[i]))
 	}
 	count := func(flt *Filter, files []FileInfo) int {
 		n := 0
@@ -395,9 +394,21 @@ func TestSelectOracle(t *testing.T) {
 	var singleSel, singleAll int
 	for trial := range 300 {
 		var flt Filter
-		if r.IntN(2) == 0 {
-			for range r.IntN(3) + 1 {
-				flt.SrcAddrs = append(flt.SrcAddrs, everything.SrcAddr[pick()])
+		// Sources, destinations or both, from flows of the lake (either
+		// way round: a needle may ask for a reply).
+		switch r.IntN(4) {
+		case 0:
+			flt.SrcAddrs = append(flt.SrcAddrs, everything.SrcAddr[pick()])
+		case 1:
+			flt.DstAddrs = append(flt.DstAddrs, everything.DstAddr[pick()])
+		case 2:
+			for range r.IntN(2) + 1 {
+				k := pick()
+				s, d := everything.SrcAddr[k], everything.DstAddr[k]
+				if r.IntN(2) == 0 {
+					s, d = d, s
+				}
+				flt.SrcAddrs, flt.DstAddrs = append(flt.SrcAddrs, s), append(flt.DstAddrs, d)
 			}
 		}
 		names := []string{"time_received", "time_start", "time_end"}
@@ -416,15 +427,15 @@ func TestSelectOracle(t *testing.T) {
 		if got, want := count(&flt, sel), count(&flt, all); got != want {
 			t.Fatalf("trial %d: filter %+v: %d flows in the %d selected files, %d in all %d", trial, flt, got, len(sel), want, len(all))
 		}
-		if len(flt.SrcAddrs) == 1 && flt.Times == nil && flt.From.IsZero() && flt.To.IsZero() {
+		if len(flt.SrcAddrs) == 1 && len(flt.DstAddrs) == 1 && flt.Times == nil && flt.From.IsZero() && flt.To.IsZero() {
 			singleSel += len(sel)
 			singleAll += len(all)
 		}
 	}
 	if singleAll == 0 || singleSel*2 > singleAll {
-		t.Fatalf("a single source selects %d of %d files over the trials: buckets do not prune", singleSel, singleAll)
+		t.Fatalf("an address pair selects %d of %d files over the trials: buckets do not prune", singleSel, singleAll)
 	}
-	t.Logf("a single source selects %d of %d files", singleSel, singleAll)
+	t.Logf("an address pair selects %d of %d files", singleSel, singleAll)
 }
 
 // The bucket count follows the flush sizes up at once and down only when

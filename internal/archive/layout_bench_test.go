@@ -62,7 +62,7 @@ func BenchmarkCompactedLayout(b *testing.B) {
 			fw := newFileWriter(writeOptions{rowGroupRows: 128 << 10, level: c.level, sorting: c.order.columns(), bloom: c.bloom})
 			for range b.N {
 				buf.Reset()
-				if err := fw.write(&buf, batch, perm, nil); err != nil {
+				if err := fw.write(&buf, batch, nil, perm, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

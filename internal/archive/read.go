@@ -55,7 +55,11 @@ func readFooter(path string) (footer, int64, error) {
 	}
 	defer f.Close()
 	st, _ := f.Stat()
-	ft := footer{rows: pf.NumRows(), schema: schemaKey(pf.Schema())}
+	rows, err := fileFlows(pf)
+	if err != nil {
+		return footer{}, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	ft := footer{rows: rows, schema: schemaKey(pf.Schema())}
 	lo, ok1 := pf.Lookup(metaMinTime)
 	hi, ok2 := pf.Lookup(metaMaxTime)
 	if !ok1 || !ok2 {
@@ -94,17 +98,36 @@ func readFooter(path string) (footer, int64, error) {
 	return ft, st.Size(), nil
 }
 
-// readFile appends every row of the Parquet file at path to b. Columns are
-// matched by name, so files written before a column was added read with
-// that column zero, and columns unknown to this build are ignored.
+// fileFlows returns how many flows pf holds: its rows and the reverse
+// flows paired with them.
+func fileFlows(pf *parquet.File) (int64, error) {
+	s, ok := pf.Lookup(metaFlows)
+	if !ok {
+		return pf.NumRows(), nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < pf.NumRows() || n > 2*pf.NumRows() {
+		return 0, fmt.Errorf("bad %s %q for %d rows", metaFlows, s, pf.NumRows())
+	}
+	return n, nil
+}
+
+// readFile appends every flow of the Parquet file at path to b (its rows,
+// then the reverse flows paired with them). Columns are matched by name,
+// so files written before a column was added read with that column zero,
+// and columns unknown to this build are ignored.
 func readFile(path string, b *flow.Batch) error {
 	f, pf, err := openParquet(path, false)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	first := b.Extend(int(pf.NumRows()))
-	if err := readRows(path, pf, b, first); err != nil {
+	n, err := fileFlows(pf)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	first := b.Extend(int(n))
+	if err := readRows(path, pf, b, first, int(n)); err != nil {
 		b.Truncate(first)
 		return err
 	}
@@ -121,20 +144,32 @@ func readFileAt(path string, b *flow.Batch, at int) (int, error) {
 		return 0, err
 	}
 	defer f.Close()
-	n := int(pf.NumRows())
-	if at+n > b.Len() {
-		return 0, fmt.Errorf("%s: %d rows, more than the %d its catalog entry promised", path, n, b.Len()-at)
+	n64, err := fileFlows(pf)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
 	}
-	return n, readRows(path, pf, b, at)
+	n := int(n64)
+	if at+n > b.Len() {
+		return 0, fmt.Errorf("%s: %d flows, more than the %d its catalog entry promised", path, n, b.Len()-at)
+	}
+	return n, readRows(path, pf, b, at, n)
 }
 
-// readRows reads every row group of pf into b's rows from at on.
-func readRows(path string, pf *parquet.File, b *flow.Batch, at int) error {
+// readRows reads the flows of pf, flows of them, into b's rows from at on:
+// every row group's rows, then the reverse flows of the rows that carry
+// one.
+func readRows(path string, pf *parquet.File, b *flow.Batch, at, flows int) error {
 	fileCols := map[string]int{}
 	for i, leaf := range pf.Schema().Columns() {
 		if len(leaf) == 1 {
 			fileCols[leaf[0]] = i
 		}
+	}
+	first, rows := at, int(pf.NumRows())
+	var p *pairCols
+	if _, ok := fileCols[colPaired]; ok {
+		p = new(pairCols)
+		p.extend(rows)
 	}
 	vals := make([]parquet.Value, valueChunk)
 	for _, rg := range pf.RowGroups() {
@@ -149,7 +184,56 @@ func readRows(path string, pf *parquet.File, b *flow.Batch, at int) error {
 				return fmt.Errorf("%s: column %s: %w", path, col.Name, err)
 			}
 		}
+		for k := range pairColumns(p) {
+			fi, ok := fileCols[pairColumnNames[k]]
+			if !ok {
+				return fmt.Errorf("%s: no column %s", path, pairColumnNames[k])
+			}
+			if err := readPairColumn(chunks[fi], vals, p, k, at-first, at-first+n); err != nil {
+				return fmt.Errorf("%s: column %s: %w", path, pairColumnNames[k], err)
+			}
+		}
 		at += n
+	}
+	if p == nil {
+		if flows != rows {
+			return fmt.Errorf("%s: %d rows and no pair columns, %d flows expected", path, rows, flows)
+		}
+		return nil
+	}
+	paired := 0
+	for _, ok := range p.paired {
+		if ok {
+			paired++
+		}
+	}
+	if rows+paired != flows {
+		return fmt.Errorf("%s: %d rows carry %d reverse flows, %d flows expected", path, rows, paired, flows)
+	}
+	unpairFlows(b, first, rows, p)
+	return nil
+}
+
+// readPairColumn fills rows [lo, hi) of pair column k of p from chunk.
+func readPairColumn(chunk parquet.ColumnChunk, vals []parquet.Value, p *pairCols, k, lo, hi int) error {
+	r := parquet.NewColumnChunkValueReader(chunk)
+	defer r.Close()
+	i := lo
+	for i < hi {
+		n, err := r.ReadValues(vals[:min(len(vals), hi-i)])
+		for _, v := range vals[:n] {
+			setPairValue(p, k, i, v)
+			i++
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return err
+		}
+	}
+	if i != hi {
+		return fmt.Errorf("read %d values, want %d", i-lo, hi-lo)
 	}
 	return nil
 }

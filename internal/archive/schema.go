@@ -85,6 +85,20 @@ func schemaKey(s *parquet.Schema) string {
 // buildSchema returns the lake's schema with the encodings enc chooses and
 // the per-column codecs comp chooses (nil, or a nil codec: the writer's).
 func buildSchema(enc func(schema.Column) encoding.Encoding, comp func(schema.Column) compress.Codec) *parquet.Schema {
+	return parquet.NewSchema("flow", schemaGroup(enc, comp))
+}
+
+// buildPairedSchema is buildSchema with the pair columns after the
+// schema's (compacted files).
+func buildPairedSchema(enc func(schema.Column) encoding.Encoding, comp func(schema.Column) compress.Codec) *parquet.Schema {
+	g := schemaGroup(enc, comp)
+	for k, n := range pairNodes() {
+		g.fields = append(g.fields, &orderedField{Node: n, name: pairColumnNames[k]})
+	}
+	return parquet.NewSchema("flow", g)
+}
+
+func schemaGroup(enc func(schema.Column) encoding.Encoding, comp func(schema.Column) compress.Codec) *orderedGroup {
 	g := &orderedGroup{}
 	for _, c := range schema.Columns {
 		n, err := parquetNode(c)
@@ -101,7 +115,7 @@ func buildSchema(enc func(schema.Column) encoding.Encoding, comp func(schema.Col
 		}
 		g.fields = append(g.fields, &orderedField{Node: n, name: c.Name})
 	}
-	return parquet.NewSchema("flow", g)
+	return g
 }
 
 // orderedGroup is a Parquet group whose fields keep the schema's column

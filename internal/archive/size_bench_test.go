@@ -44,6 +44,9 @@ type sizeVariant struct {
 	best []string
 	// codecs gives other columns' codecs (LZ4, Snappy, none): read speed.
 	codecs map[string]compress.Codec
+	// pair stores reverse flows in their flow's row (pairFlows), as
+	// compaction does.
+	pair bool
 }
 
 // startingWithin returns the flows of b whose time_start lies within span
@@ -178,7 +181,7 @@ func BenchmarkCompactedSize(b *testing.B) {
 		}
 		n = batch.Len()
 	}
-	base := sizeVariant{"base", zstd.SpeedBetterCompression, flushEncoding, 128 << 10, 256 << 10, []string{"src_addr", "dst_addr", "time_received"}, nil, nil, nil, nil}
+	base := sizeVariant{"base", zstd.SpeedBetterCompression, flushEncoding, 128 << 10, 256 << 10, []string{"src_addr", "dst_addr", "time_received"}, nil, nil, nil, nil, false}
 	with := func(name string, f func(v *sizeVariant)) sizeVariant {
 		v := base
 		v.name = name
@@ -205,6 +208,12 @@ func BenchmarkCompactedSize(b *testing.B) {
 			if v.data != nil {
 				data = v.data(batch)
 			}
+			var pairs *pairCols
+			sch := buildSchema(v.enc, bestFor(v.best, v.codecs))
+			if v.pair {
+				data, pairs = pairFlows(data)
+				sch = buildPairedSchema(v.enc, bestFor(v.best, v.codecs))
+			}
 			key := fmt.Sprint(v.order, v.within, v.rg)
 			perm, ok := perms[key]
 			if !ok || data.Len() != batch.Len() {
@@ -228,7 +237,7 @@ func BenchmarkCompactedSize(b *testing.B) {
 			if v.within != nil {
 				sorting = nil
 			}
-			opt := writeOptions{rowGroupRows: v.rg, level: v.level, sorting: sorting, schema: buildSchema(v.enc, bestFor(v.best, v.codecs)), pageBytes: v.page}
+			opt := writeOptions{rowGroupRows: v.rg, level: v.level, sorting: sorting, schema: sch, pageBytes: v.page}
 			var meta [][2]string
 			if os.Getenv("FLOWLAKE_SIZE_OUT") != "" {
 				// A file the archive opens, to time queries over it.
@@ -236,13 +245,16 @@ func BenchmarkCompactedSize(b *testing.B) {
 					{metaMinTime, strconv.FormatInt(slices.Min(data.TimeReceived), 10)},
 					{metaMaxTime, strconv.FormatInt(slices.Max(data.TimeReceived), 10)},
 				}
+				if pairs != nil {
+					meta = append(meta, [2]string{metaFlows, strconv.Itoa(n)})
+				}
 			}
 			var buf bytes.Buffer
 			b.ResetTimer()
 			cpu0 := cpuTime()
 			for range b.N {
 				buf.Reset()
-				if err := newFileWriter(opt).write(&buf, data, perm, meta); err != nil {
+				if err := newFileWriter(opt).write(&buf, data, pairs, perm, meta); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -279,7 +291,8 @@ func logColumnSizes(b *testing.B, file []byte, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sizes := make([]int64, len(schema.Columns))
+	cols := pf.Metadata().RowGroups[0].Columns
+	sizes := make([]int64, len(cols))
 	for _, rg := range pf.Metadata().RowGroups {
 		for c, cc := range rg.Columns {
 			sizes[c] += cc.MetaData.TotalCompressedSize
@@ -294,7 +307,7 @@ func logColumnSizes(b *testing.B, file []byte, n int) {
 	var rest int64
 	for k, c := range idx {
 		if k < 14 {
-			fmt.Fprintf(&sb, " %s=%.2f", schema.Columns[c].Name, float64(sizes[c])/float64(n))
+			fmt.Fprintf(&sb, " %s=%.2f", cols[c].MetaData.PathInSchema[0], float64(sizes[c])/float64(n))
 		} else {
 			rest += sizes[c]
 		}
@@ -396,7 +409,22 @@ func sizeChanges() map[string]func(v *sizeVariant) {
 		// overlaps in time becomes its earlier-starting side with
 		// rev_bytes/rev_packets from the other and the later time_end.
 		// Bytes per flow stay divided by the unidirectional flows.
-		"what-if=biflows": func(v *sizeVariant) { v.addData(biflows) },
+		"pairs":           func(v *sizeVariant) { v.pair = true },
+		"what-if=biflows": func(v *sizeVariant) { v.addData(func(b *flow.Batch) *flow.Batch { return biflows(b, false) }) },
+		// Hypothetical: biflows that keep all of the reverse side, so that
+		// it can be restored exactly: its start, end and receive times as
+		// ms from the kept side's (zigzag, in vxlan_vni, src_as and dst_as,
+		// which flows of this corpus leave zero), its TCP flags in
+		// post_nat_src_port and its ToS in nat_event.
+		"what-if=biflows-lossless": func(v *sizeVariant) {
+			v.addData(func(b *flow.Batch) *flow.Batch { return biflows(b, true) })
+		},
+		"plain=rev-sides": func(v *sizeVariant) {
+			v.enc = encWith(v.enc, nil, isNamed("vxlan_vni", "src_as", "dst_as", "post_nat_src_port", "nat_event"))
+		},
+		"delta=rev-sides": func(v *sizeVariant) {
+			v.enc = encWith(v.enc, &parquet.DeltaBinaryPacked, isNamed("vxlan_vni", "src_as", "dst_as"))
+		},
 		// Hypothetical: time_received at second resolution.
 		"what-if=received-in-s": func(v *sizeVariant) {
 			v.addData(rowRewrite(func(c, _ *flow.Batch, i int) {
@@ -491,8 +519,9 @@ func sizeVariants() []string {
 
 // biflows merges each flow of b with the reverse flow (addresses and ports
 // swapped, same protocol) whose time span overlaps its own, for the
-// what-if=biflows size variant; unpaired flows stay as they are.
-func biflows(b *flow.Batch) *flow.Batch {
+// what-if=biflows size variant; unpaired flows stay as they are. lossless
+// keeps the reverse side's times, flags and ToS (what-if=biflows-lossless).
+func biflows(b *flow.Batch, lossless bool) *flow.Batch {
 	type key struct {
 		a, z   flow.Addr
 		ap, zp uint16
@@ -543,7 +572,19 @@ func biflows(b *flow.Batch) *flow.Batch {
 		if j, ok := revOf[i]; ok {
 			out.RevBytes[r] = b.Bytes[j]
 			out.RevPackets[r] = b.Packets[j]
-			out.TimeEnd[r] = max(b.TimeEnd[i], b.TimeEnd[j])
+			if !lossless {
+				out.TimeEnd[r] = max(b.TimeEnd[i], b.TimeEnd[j])
+				continue
+			}
+			zigzag := func(d int64) uint32 {
+				d /= int64(time.Millisecond)
+				return uint32((d << 1) ^ (d >> 63))
+			}
+			out.VXLANVNI[r] = zigzag(b.TimeStart[j] - b.TimeStart[i])
+			out.SrcAS[r] = zigzag(b.TimeEnd[j] - b.TimeEnd[i])
+			out.DstAS[r] = zigzag(b.TimeReceived[j] - b.TimeReceived[i])
+			out.PostNATSrcPort[r] = b.TCPFlags[j]
+			out.NATEvent[r] = b.TOS[j]
 		}
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -72,6 +73,13 @@ type fileWriter struct {
 
 func newFileWriter(opt writeOptions) *fileWriter { return &fileWriter{opt: opt} }
 
+func (fw *fileWriter) schema() *parquet.Schema {
+	if fw.opt.schema == nil {
+		return flowSchema
+	}
+	return fw.opt.schema
+}
+
 //lint:ignore SA1019 see fileWriter.w
 func (fw *fileWriter) writer(out io.Writer) *parquet.Writer {
 	// parquet-go v0.32.0 loses the sorting columns of files written after
@@ -82,10 +90,7 @@ func (fw *fileWriter) writer(out io.Writer) *parquet.Writer {
 		return fw.w
 	}
 	opt := fw.opt
-	sch, page := opt.schema, opt.pageBytes
-	if sch == nil {
-		sch = flowSchema
-	}
+	sch, page := fw.schema(), opt.pageBytes
 	if page <= 0 {
 		page = 256 << 10
 	}
@@ -113,12 +118,13 @@ func (fw *fileWriter) writer(out io.Writer) *parquet.Writer {
 	return fw.w
 }
 
-// writeParquet writes all rows of b (in the order perm, when not nil) to
-// out as one Parquet file, column by column straight from the batch's
-// slices, with the footer metadata meta.
-func (fw *fileWriter) write(out io.Writer, b *flow.Batch, perm []int, meta [][2]string) error {
+// write writes all rows of b (in the order perm, when not nil) to out as
+// one Parquet file, column by column straight from the batch's slices, with
+// the footer metadata meta. p, when not nil, holds the rows' pair columns
+// (fw's schema must have them).
+func (fw *fileWriter) write(out io.Writer, b *flow.Batch, p *pairCols, perm []int, meta [][2]string) error {
 	w := fw.writer(out)
-	err := writeParquet(w, b, perm, meta, fw.opt.rowGroupRows)
+	err := writeParquet(w, b, p, perm, meta, fw.opt.rowGroupRows)
 	if err != nil {
 		// A writer that failed half-way is in an unknown state.
 		fw.w = nil
@@ -127,7 +133,11 @@ func (fw *fileWriter) write(out io.Writer, b *flow.Batch, perm []int, meta [][2]
 }
 
 //lint:ignore SA1019 see fileWriter.w
-func writeParquet(w *parquet.Writer, b *flow.Batch, perm []int, meta [][2]string, rowGroupRows int) error {
+func writeParquet(w *parquet.Writer, b *flow.Batch, p *pairCols, perm []int, meta [][2]string, rowGroupRows int) error {
+	cols := w.ColumnWriters()
+	if want := len(schema.Columns) + pairColumns(p); len(cols) != want {
+		return fmt.Errorf("archive: writer schema has %d columns, %d to write", len(cols), want)
+	}
 	for _, kv := range meta {
 		w.SetKeyValueMetadata(kv[0], kv[1])
 	}
@@ -137,7 +147,6 @@ func writeParquet(w *parquet.Writer, b *flow.Batch, perm []int, meta [][2]string
 		rg = n
 	}
 	vals := make([]parquet.Value, 0, valueChunk)
-	cols := w.ColumnWriters()
 	for lo := 0; lo < n; lo += rg {
 		hi := min(lo+rg, n)
 		for c := range schema.Columns {
@@ -151,6 +160,19 @@ func writeParquet(w *parquet.Writer, b *flow.Batch, perm []int, meta [][2]string
 				}
 				if _, err := cw.WriteRowValues(vals); err != nil {
 					return fmt.Errorf("column %s: %w", schema.Columns[c].Name, err)
+				}
+			}
+		}
+		for k := range pairColumns(p) {
+			cw := cols[len(schema.Columns)+k]
+			for clo := lo; clo < hi; clo += valueChunk {
+				chi := min(clo+valueChunk, hi)
+				var rows []int
+				if perm != nil {
+					rows = perm[clo:chi]
+				}
+				if _, err := cw.WriteRowValues(pairValues(vals[:cap(vals)], p, k, rows, clo, chi)); err != nil {
+					return fmt.Errorf("column %s: %w", pairColumnNames[k], err)
 				}
 			}
 		}
@@ -285,23 +307,34 @@ func toMillis(ns int64) int64 {
 	return ms
 }
 
-// writeFileAtomic writes b as <flowsDir>/<rel> (see writeFileWith), a file
-// of src_addr bucket of buckets.
-//
-// perm, when set, is the order to write b's rows in (compaction sorts an
-// index instead of copying the batch); meta is added to the footer.
-func writeFileAtomic(fw *fileWriter, flowsDir, rel string, b *flow.Batch, perm []int, bucket, buckets int, meta ...[2]string) (FileInfo, error) {
+// writeFileAtomic writes b's flows as <flowsDir>/<rel> (see writeFileWith),
+// a file of bucket of buckets, in compactOrder when fw writes sorted files,
+// paired (pairFlows) when fw's schema has the pair columns; meta is added
+// to the footer.
+func writeFileAtomic(fw *fileWriter, flowsDir, rel string, b *flow.Batch, bucket, buckets int, meta ...[2]string) (FileInfo, error) {
 	ext := extentOf(b, nil)
 	meta = append(meta, ext.meta(bucket, buckets)...)
+	rows, p := b, (*pairCols)(nil)
+	sch := fw.schema()
+	if len(sch.Columns()) > len(schema.Columns) {
+		rows, p = pairFlows(b)
+		meta = append(meta, [2]string{metaFlows, strconv.Itoa(b.Len())})
+	}
+	var perm []int
+	if len(fw.opt.sorting) > 0 {
+		// Compaction sorts an index instead of copying the batch.
+		perm = sortedIndex(rows, compactOrder, fw.opt.rowGroupRows)
+	}
 	fi, err := writeFileWith(flowsDir, rel, int64(b.Len()), func(w io.Writer) error {
 		// parquet-go writes page by page: buffer them.
 		bw := bufio.NewWriterSize(w, 1<<20)
-		if err := fw.write(bw, b, perm, meta); err != nil {
+		if err := fw.write(bw, rows, p, perm, meta); err != nil {
 			return err
 		}
 		return bw.Flush()
 	})
 	ext.describe(&fi, bucket, buckets)
+	fi.Schema = schemaKey(sch)
 	return fi, err
 }
 

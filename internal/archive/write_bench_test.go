@@ -146,7 +146,7 @@ func benchWrite(b *testing.B, flushFileWriter bool) {
 			continue
 		}
 		var w countWriter
-		if err := fw.write(&w, batch, nil, nil); err != nil {
+		if err := fw.write(&w, batch, nil, nil, nil); err != nil {
 			b.Fatal(err)
 		}
 		size = int(w.n)

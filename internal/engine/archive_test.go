@@ -3,14 +3,18 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flowlake/flowlake/internal/archive"
 	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/flow/schema"
 )
 
 // catalogFiles plans with the archive's catalog, as flowlake does.
@@ -28,7 +32,7 @@ func TestArchiveLake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	recs := genFlows(21, 12000, day0, 3*time.Hour)
+	recs := withReplies(genFlows(21, 12000, day0, 3*time.Hour))
 	// Several flushes, so that each hour has several small files.
 	for part := 0; part < 4; part++ {
 		var b flow.Batch
@@ -62,6 +66,7 @@ func TestArchiveLake(t *testing.T) {
 	}
 	needleSQL := fmt.Sprintf("SELECT count(*) FROM flows WHERE src_addr = ip('%s') AND dst_addr = %s AND dst_port = %d",
 		n.SrcAddr.Netip().Unmap(), blobLiteral(n.DstAddr), n.DstPort)
+	var everyFlow [][][]any // SELECT * before and after compaction
 	check := func(stage string) [][]any {
 		if got := asInt(t, scalar(t, e, "SELECT count(*) FROM flows", time.Time{}, time.Time{})); got != total {
 			t.Errorf("%s: count = %d, want %d", stage, got, total)
@@ -75,6 +80,7 @@ func TestArchiveLake(t *testing.T) {
 		if got := asInt(t, scalar(t, e, needleSQL, time.Time{}, time.Time{})); got != needle || needle == 0 {
 			t.Errorf("%s: needle = %d, want %d (> 0)", stage, got, needle)
 		}
+		everyFlow = append(everyFlow, query(t, e, "SELECT * FROM flows ORDER BY ALL", time.Time{}, time.Time{}).Rows)
 		return query(t, e, "SELECT ip_str(src_addr), dst_port, count(*), sum(bytes), min(time_received), max(time_end) FROM flows GROUP BY ALL ORDER BY ALL", time.Time{}, time.Time{}).Rows
 	}
 	before := check("flushed")
@@ -92,4 +98,65 @@ func TestArchiveLake(t *testing.T) {
 	if !reflect.DeepEqual(before, after) {
 		t.Errorf("grouped results differ after compaction")
 	}
+	if !reflect.DeepEqual(everyFlow[0], everyFlow[1]) || len(everyFlow[0]) != len(recs) {
+		t.Errorf("flows differ after compaction (%d flows, then %d; %d written)", len(everyFlow[0]), len(everyFlow[1]), len(recs))
+	}
+	// Compaction stored most replies in their request's row.
+	var rows int64
+	for _, f := range mustFiles(t, catalogFiles(dataDir)) {
+		rows += parquetRows(t, f.Path)
+	}
+	if rows >= int64(len(recs))*4/5 {
+		t.Errorf("%d rows in the compacted files for %d flows: replies not paired", rows, len(recs))
+	}
+}
+
+// withReplies adds to every other flow of recs its reply: the reverse
+// flow, as an exporter sends it (its own counters, flags and times a few
+// ms later; in and out interfaces and enrichment mirrored).
+func withReplies(recs []flow.Record) []flow.Record {
+	out := slices.Clone(recs)
+	for i, r := range recs {
+		if i%2 == 1 {
+			continue
+		}
+		q := r
+		q.SrcAddr, q.DstAddr, q.SrcPort, q.DstPort = r.DstAddr, r.SrcAddr, r.DstPort, r.SrcPort
+		q.SrcMAC, q.DstMAC, q.InIf, q.OutIf = r.DstMAC, r.SrcMAC, r.OutIf, r.InIf
+		q.Bytes, q.Packets, q.TCPFlags, q.TOS = r.Bytes*3+uint64(i), r.Packets+1, 0x12, uint8(i)
+		q.Direction = uint8(i % len(schema.Directions))
+		q.TimeStart += int64(i%7) * int64(time.Millisecond)
+		q.TimeEnd += int64(i%11) * int64(time.Millisecond)
+		q.TimeReceived += int64(i%3) * int64(time.Millisecond)
+		out = append(out, q)
+	}
+	return out
+}
+
+func mustFiles(t *testing.T, list func(archive.Filter) ([]archive.FileInfo, error)) []archive.FileInfo {
+	t.Helper()
+	files, err := list(archive.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// parquetRows is the row count in path's footer.
+func parquetRows(t *testing.T, path string) int64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pf.NumRows()
 }

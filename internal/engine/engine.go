@@ -301,7 +301,7 @@ func (e *Engine) queryRows(ctx context.Context, sqlText string, flt archive.Filt
 	if err := checkSelect(ctx, conn, sqlText); err != nil {
 		return nil, err
 	}
-	files, uniform, err := e.listFiles(flt)
+	files, schemas, err := e.listFiles(flt)
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +320,7 @@ func (e *Engine) queryRows(ctx context.Context, sqlText string, flt archive.Filt
 		if testHookBeforeRun != nil {
 			testHookBeforeRun()
 		}
-		err = e.run(ctx, conn, sqlText, lakeFiles{files, uniform}, from, to, res, counting)
+		err = e.run(ctx, conn, sqlText, lakeFiles{files, schemas}, from, to, res, counting)
 		if err == nil || delivered > 0 || ctx.Err() != nil {
 			break
 		}
@@ -332,7 +332,7 @@ func (e *Engine) queryRows(ctx context.Context, sqlText string, flt archive.Filt
 			// Replaced by compaction or pruned after its grace delay while
 			// we planned: its rows are in files the new listing names.
 			relists++
-			if files, uniform, err = e.listFiles(flt); err != nil {
+			if files, schemas, err = e.listFiles(flt); err != nil {
 				break
 			}
 			files, res.Skipped = e.screen(files)
@@ -462,17 +462,17 @@ func checkSelect(ctx context.Context, conn *sql.Conn, sqlText string) error {
 	return nil
 }
 
-// lakeFiles are the files a query reads; uniform when they all have one
-// schema (archive.FileInfo.Schema), so the view need not match columns by
-// name file by file.
+// lakeFiles are the files a query reads, with the schema key
+// (archive.FileInfo.Schema) of those whose schema is known: files of one
+// schema are read together without matching columns by name file by file.
 type lakeFiles struct {
 	paths   []string
-	uniform bool
+	schemas map[string]string // path -> schema key
 }
 
-// listFiles returns the absolute paths of the lake files for flt, and
-// whether they all have one known schema.
-func (e *Engine) listFiles(flt archive.Filter) ([]string, bool, error) {
+// listFiles returns the absolute paths of the lake files for flt, and the
+// schema keys of those the catalog knows.
+func (e *Engine) listFiles(flt archive.Filter) ([]string, map[string]string, error) {
 	var files []archive.FileInfo
 	var err error
 	if e.cfg.Files != nil {
@@ -485,23 +485,26 @@ func (e *Engine) listFiles(flt archive.Filter) ([]string, bool, error) {
 		}
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("engine: list lake files: %w", err)
+		return nil, nil, fmt.Errorf("engine: list lake files: %w", err)
 	}
 	out := make([]string, 0, len(files))
-	uniform := len(files) > 0 && files[0].Schema != ""
+	schemas := map[string]string{}
 	for _, fi := range files {
-		uniform = uniform && fi.Schema == files[0].Schema
 		f := fi.Path
 		if !filepath.IsAbs(f) {
 			if strings.HasPrefix(filepath.ToSlash(f), "flows/") {
 				f = filepath.Join(e.dataDir, f)
 			} else if f, err = filepath.Abs(f); err != nil {
-				return nil, false, fmt.Errorf("engine: lake file: %w", err)
+				return nil, nil, fmt.Errorf("engine: lake file: %w", err)
 			}
 		}
-		out = append(out, filepath.Clean(f))
+		f = filepath.Clean(f)
+		out = append(out, f)
+		if fi.Schema != "" {
+			schemas[f] = fi.Schema
+		}
 	}
-	return out, uniform, nil
+	return out, schemas, nil
 }
 
 // screen drops files known to be unreadable and files whose Parquet

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flowlake/flowlake/internal/archive"
+	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/flow/schema"
 )
 
@@ -96,54 +98,126 @@ func quoteLit(s string) string   { return "'" + strings.ReplaceAll(s, "'", "''")
 
 // viewSQL builds the CREATE VIEW statement. have, when not nil, is the set
 // of columns present in the files; others become typed NULLs.
+//
+// Files of one schema are read by one read_parquet; files of schemas that
+// carry reverse flows (archive.Paired: compacted files, where a row may
+// hold a connection's two flows) by a second one too, for those reverse
+// flows (archive.PairedColumnSQL), so that the view holds every flow once,
+// whatever the files' layout.
 func viewSQL(lake lakeFiles, from, to time.Time, have map[string]bool) string {
-	files := lake.paths
 	var b strings.Builder
-	b.WriteString("CREATE OR REPLACE TEMP VIEW flows AS SELECT ")
+	b.WriteString("CREATE OR REPLACE TEMP VIEW flows AS ")
+	if len(lake.paths) == 0 {
+		b.WriteString("SELECT ")
+		for i, c := range schema.Columns {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "CAST(NULL AS %s) AS %s", SQLType(c.Type), ident(c.Name))
+		}
+		b.WriteString(" WHERE false")
+		return b.String()
+	}
+	for i, g := range fileGroups(lake, have) {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		writeBranch(&b, g, false, from, to, have)
+		if g.paired {
+			b.WriteString(" UNION ALL ")
+			writeBranch(&b, g, true, from, to, have)
+		}
+	}
+	return b.String()
+}
+
+// fileGroup is files read by one read_parquet.
+type fileGroup struct {
+	paths  []string
+	byName bool // union_by_name: the files' schemas differ or are unknown
+	paired bool // the files carry reverse flows
+}
+
+// fileGroups splits the lake's files by schema. union_by_name matches
+// every file's columns by name and costs a quarter of a full scan on 170
+// files (the metadata of each file read twice), so it is used only for
+// files whose schema is unknown, or when have shows that some files lack
+// columns: then all files are read as one group.
+func fileGroups(lake lakeFiles, have map[string]bool) []fileGroup {
+	known := have == nil
+	for _, p := range lake.paths {
+		known = known && lake.schemas[p] != ""
+	}
+	if !known {
+		return []fileGroup{{paths: lake.paths, byName: true, paired: have == nil || have[archive.PairedSQL]}}
+	}
+	var groups []fileGroup
+	at := map[string]int{}
+	for _, p := range lake.paths {
+		key := lake.schemas[p]
+		i, ok := at[key]
+		if !ok {
+			i = len(groups)
+			at[key] = i
+			groups = append(groups, fileGroup{paired: archive.Paired(key)})
+		}
+		groups[i].paths = append(groups[i].paths, p)
+	}
+	return groups
+}
+
+// writeBranch writes the SELECT of g's flows: the files' rows, or (rev)
+// the reverse flows some rows carry.
+func writeBranch(b *strings.Builder, g fileGroup, rev bool, from, to time.Time, have map[string]bool) {
+	b.WriteString("SELECT ")
 	for i, c := range schema.Columns {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		typ := SQLType(c.Type)
-		if len(files) == 0 || (have != nil && !have[c.Name]) {
-			fmt.Fprintf(&b, "CAST(NULL AS %s) AS %s", typ, ident(c.Name))
+		expr, col := ident(c.Name), c.Name
+		if rev {
+			expr, col = archive.PairedColumnSQL(i)
+		}
+		if have != nil && !have[col] {
+			fmt.Fprintf(b, "CAST(NULL AS %s) AS %s", typ, ident(c.Name))
 			continue
 		}
 		// Casts to the type a column already has are dropped by DuckDB's
 		// binder, so they cost nothing and keep filter pushdown; they make
 		// the view's types independent of how a file was written.
-		fmt.Fprintf(&b, "CAST(%s AS %s) AS %s", ident(c.Name), typ, ident(c.Name))
+		fmt.Fprintf(b, "CAST(%s AS %s) AS %s", expr, typ, ident(c.Name))
 	}
-	if len(files) == 0 {
-		b.WriteString(" WHERE false")
-		return b.String()
-	}
-	// union_by_name: files written before a column was added lack it and
-	// read as NULL there. It matches every file's columns by name and costs
-	// a quarter of a full scan on 170 files (the metadata of each file read
-	// twice), so it is used only when the files' schemas differ or are
-	// unknown. hive_partitioning off: the date=/hour= directory names would
+	// hive_partitioning off: the date=/hour= directory names would
 	// otherwise become extra columns, and the files are already chosen by
 	// time.
 	b.WriteString(" FROM read_parquet([")
-	for i, f := range files {
+	for i, f := range g.paths {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(quote(f))
 	}
-	fmt.Fprintf(&b, "], union_by_name = %t, hive_partitioning = false)", !lake.uniform)
+	fmt.Fprintf(b, "], union_by_name = %t, hive_partitioning = false)", g.byName)
 	var conds []string
-	if !from.IsZero() {
-		conds = append(conds, "time_received >= "+tsLiteral(from))
+	if rev {
+		conds = append(conds, archive.PairedSQL)
 	}
-	if !to.IsZero() {
-		conds = append(conds, "time_received < "+tsLiteral(to))
+	recv := ident("time_received")
+	if rev {
+		recv, _ = archive.PairedColumnSQL(flow.ColTimeReceived)
 	}
-	if len(conds) > 0 && (have == nil || have["time_received"]) {
+	if have == nil || have["time_received"] {
+		if !from.IsZero() {
+			conds = append(conds, recv+" >= "+tsLiteral(from))
+		}
+		if !to.IsZero() {
+			conds = append(conds, recv+" < "+tsLiteral(to))
+		}
+	}
+	if len(conds) > 0 {
 		b.WriteString(" WHERE " + strings.Join(conds, " AND "))
 	}
-	return b.String()
 }
 
 // fileColumns returns the union of the column names in files.

@@ -195,16 +195,21 @@ func (s *Service) Run(ctx context.Context, req Request) (*Response, error) {
 }
 
 // filter turns the compiled query's bounds into the archive filter that
-// chooses the lake files the query reads: a needle query on one source and
-// one day reads the few files of that day and that source's bucket.
+// chooses the lake files the query reads: a needle query on one address
+// pair and one day reads the few files of that day and that pair's bucket.
 func filter(b kql.Bounds, from, to time.Time) archive.Filter {
 	f := archive.Filter{From: from, To: to}
-	if b.SrcAddrs != nil {
-		f.SrcAddrs = make([]flow.Addr, len(b.SrcAddrs))
-		for i, a := range b.SrcAddrs {
-			f.SrcAddrs[i] = flow.Addr(a)
+	addrs := func(l [][16]byte) []flow.Addr {
+		if l == nil {
+			return nil
 		}
+		out := make([]flow.Addr, len(l))
+		for i, a := range l {
+			out[i] = flow.Addr(a)
+		}
+		return out
 	}
+	f.SrcAddrs, f.DstAddrs = addrs(b.SrcAddrs), addrs(b.DstAddrs)
 	for name, t := range b.Times {
 		if f.Times == nil {
 			f.Times = map[string]archive.Span{}
