@@ -65,7 +65,7 @@ type Config struct {
 	GraceDelete time.Duration
 	// RowGroupRows is the number of rows per Parquet row group (default
 	// 64Ki): the unit of pruning by statistics. A needle query reads the
-	// row group of its source in each file of its bucket, so smaller row
+	// row group of its pair in each file of its bucket, so smaller row
 	// groups make it cheaper (32 Ki rows instead of 128 Ki halved a
 	// needle's DuckDB time on 9 files); but every row group adds a footer
 	// entry for each of the 70 columns, which a process parses before it
@@ -73,12 +73,13 @@ type Config struct {
 	// 0.62-0.72 s with 32 Ki rows, 0.31-0.38 s with 64 Ki, 0.21-0.25 s
 	// with 128 Ki (internal/archive/README.md).
 	RowGroupRows int
-	// SrcBuckets is the most buckets an hour's flows are spread over by
-	// src_addr (SrcBucket; a power of two, default 16; 1: none).
-	SrcBuckets int
+	// Buckets is the most buckets an hour's flows are spread over by
+	// their address pair (PairBucket; a power of two, default 16; 1:
+	// none).
+	Buckets int
 	// BucketRows is the fewest flows a flush file of one bucket should
 	// hold (default 32Ki): after each flush the next flush's bucket count
-	// is the largest power of two, at most SrcBuckets, that the flush's
+	// is the largest power of two, at most Buckets, that the flush's
 	// flows fill to this size, so a slow exporter's hours are not cut into
 	// tiny files.
 	BucketRows int
@@ -111,10 +112,10 @@ func (c *Config) setDefaults() {
 	if c.RowGroupRows <= 0 {
 		c.RowGroupRows = 64 << 10
 	}
-	if c.SrcBuckets <= 0 {
-		c.SrcBuckets = 16
+	if c.Buckets <= 0 {
+		c.Buckets = 16
 	}
-	c.SrcBuckets = 1 << (bits.Len(uint(c.SrcBuckets)) - 1) // a power of two
+	c.Buckets = 1 << (bits.Len(uint(c.Buckets)) - 1) // a power of two
 	if c.BucketRows <= 0 {
 		c.BucketRows = 32 << 10
 	}
@@ -139,12 +140,12 @@ type Archive struct {
 
 	mu sync.Mutex // guards the fields below
 	// streams are the flush files being built, by hour of time_received
-	// and src_addr bucket; ready are finished ones waiting for the next
+	// and address-pair bucket; ready are finished ones waiting for the next
 	// flush (or for the disk to work again).
 	streams    map[streamKey]*stream
 	ready      []*encodedFile
 	idle       []*flushFile        // flush file encoders not in use, for reuse
-	buckets    int                 // src_addr buckets of the streams opened until the next flush
+	buckets    int                 // buckets of the streams opened until the next flush
 	keyRows    map[streamKey][]int // encodeLocked's scratch: the rows of each stream
 	bucketRows [][]int             // encodeLocked's scratch: the rows of each bucket
 	useSeq     uint64              // stream use counter, for closing the least recent
@@ -201,7 +202,7 @@ func Open(dataDir string, cfg Config) (*Archive, error) {
 		streams:  map[streamKey]*stream{},
 		keyRows:  map[streamKey][]int{},
 		// One bucket until a flush shows the rate: an import of a small log
-		// or a CLI write makes one file, not SrcBuckets tiny ones. A fast
+		// or a CLI write makes one file, not Buckets tiny ones. A fast
 		// collector's first flush thus lands in a file of every bucket.
 		buckets: 1,
 		kick:    make(chan struct{}, 1),
@@ -420,7 +421,7 @@ func (a *Archive) encodeLocked(b *flow.Batch) (full bool) {
 	}
 	full = a.appendLocked(b, order, rows)
 	for k, rows := range a.keyRows {
-		if cap(rows) > 4*b.Len() || len(a.keyRows) > 4*maxStreams*a.cfg.SrcBuckets {
+		if cap(rows) > 4*b.Len() || len(a.keyRows) > 4*maxStreams*a.cfg.Buckets {
 			delete(a.keyRows, k) // scratch of an unusual batch: let it go
 			continue
 		}
@@ -609,12 +610,12 @@ func (a *Archive) Flush() error {
 	return nil
 }
 
-// bucketsFor returns the src_addr buckets for the next flush after one of
-// rows flows: the most, up to SrcBuckets, that leave BucketRows flows per
+// bucketsFor returns the buckets for the next flush after one of
+// rows flows: the most, up to Buckets, that leave BucketRows flows per
 // file.
 func (a *Archive) bucketsFor(rows int) int {
 	k := 1
-	for k < a.cfg.SrcBuckets && rows >= 2*k*a.cfg.BucketRows {
+	for k < a.cfg.Buckets && rows >= 2*k*a.cfg.BucketRows {
 		k *= 2
 	}
 	return k

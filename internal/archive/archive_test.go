@@ -398,20 +398,20 @@ func checkOrder(b *flow.Batch, o sortOrder, rg int) error {
 		return nil
 	}
 	// Row groups follow each other in address order: every row of a group
-	// sorts (src_addr, dst_addr, time_received) before every row of the next.
+	// sorts (clusterCut) before every row of the next.
 	var prevMax *sortKey
 	for lo := 0; lo < b.Len(); lo += rg {
 		var mn, mx *sortKey
 		for i := lo; i < min(lo+rg, b.Len()); i++ {
 			k := key(i)
-			if mn == nil || compareKeys(k, mn, sortSrcDstTime) < 0 {
+			if mn == nil || compareKeys(k, mn, clusterCut) < 0 {
 				mn = k
 			}
-			if mx == nil || compareKeys(k, mx, sortSrcDstTime) > 0 {
+			if mx == nil || compareKeys(k, mx, clusterCut) > 0 {
 				mx = k
 			}
 		}
-		if prevMax != nil && compareKeys(prevMax, mn, sortSrcDstTime) > 0 {
+		if prevMax != nil && compareKeys(prevMax, mn, clusterCut) > 0 {
 			return fmt.Errorf("row group at row %d overlaps the previous one in address order", lo)
 		}
 		prevMax = mx

@@ -32,8 +32,8 @@ type FileInfo struct {
 	Compacted bool
 	// TimeStart and TimeEnd bound the file's time_start and time_end.
 	TimeStart, TimeEnd Span
-	// Buckets > 1: the file holds only flows whose src_addr is in bucket
-	// Bucket of Buckets (SrcBucket).
+	// Buckets > 1: the file holds only flows whose address pair is in
+	// bucket Bucket of Buckets (PairBucket).
 	Bucket, Buckets int
 	// Schema fingerprints the file's columns (schemaKey): files with one
 	// non-empty Schema read as one table. Empty for files catalogued

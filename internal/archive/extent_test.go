@@ -12,11 +12,12 @@ import (
 	"github.com/flowlake/flowlake/internal/flow"
 )
 
-// PairBucket spreads connections evenly: the hosts of real address plans
-// (one /16, a few hundred hosts) talking to one server must not pile into
-// a few buckets; and both directions share a bucket.
+// PairBucket spreads connections evenly by their larger address: the hosts
+// of real address plans (one /16, a few hundred hosts) talking to a host
+// below them must not pile into a few buckets; and both directions share a
+// bucket.
 func TestPairBucketEven(t *testing.T) {
-	server := flow.AddrFrom4([4]byte{136, 144, 58, 113})
+	low := flow.AddrFrom4([4]byte{1, 0, 0, 1})
 	const buckets = 16
 	plans := map[string]func(i int) flow.Addr{
 		"one /16, consecutive": func(i int) flow.Addr { return flow.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}) },
@@ -31,7 +32,7 @@ func TestPairBucketEven(t *testing.T) {
 		var n [buckets]int
 		const hosts = 4096
 		for i := range hosts {
-			b := PairBucket(addr(i), server, buckets)
+			b := PairBucket(low, addr(i), buckets)
 			if b < 0 || b >= buckets {
 				t.Fatalf("%s: bucket %d of %d", name, b, buckets)
 			}
@@ -70,7 +71,7 @@ func TestPairBucketEven(t *testing.T) {
 func writeBucketedLake(t *testing.T, dir string, compact bool) *flow.Batch {
 	t.Helper()
 	cfg := testConfig()
-	cfg.SrcBuckets = 8
+	cfg.Buckets = 8
 	cfg.BucketRows = 100
 	cfg.FlushRows = 1 << 20
 	cfg.CompactMinFiles = 2
@@ -108,7 +109,7 @@ func flushGenerated(t *testing.T, a *Archive, g *flowGen, sent *flow.Batch, n in
 	}
 }
 
-// Every file holds only flows of its src_addr bucket, inside the time
+// Every file holds only flows of its bucket, inside the time
 // ranges the catalog gives it; the catalog saved, reloaded and rebuilt
 // from footers says the same.
 func TestFileExtents(t *testing.T) {
@@ -163,7 +164,7 @@ func TestFileExtents(t *testing.T) {
 	}
 }
 
-// Compaction splits a past hour's files of fewer src_addr buckets than
+// Compaction splits a past hour's files of fewer buckets than
 // the hour's most into that many, and merges the pieces with their
 // buckets' files: afterwards one source's flows of the hour are in files
 // of its bucket only, and the lake holds the same flows.
@@ -217,7 +218,7 @@ func TestSplitCoarse(t *testing.T) {
 func TestCompactEverythingNow(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig()
-	cfg.SrcBuckets, cfg.BucketRows = 8, 100
+	cfg.Buckets, cfg.BucketRows = 8, 100
 	a := openTest(t, dir, cfg)
 	sent := new(flow.Batch)
 	g := newFlowGen(9, time.Now().UTC().Truncate(time.Hour), 20)
@@ -443,7 +444,7 @@ func TestSelectOracle(t *testing.T) {
 // alternating sizes (one kicked by FlushRows, one by the clock) keep one
 // count.
 func TestNextBuckets(t *testing.T) {
-	a := &Archive{cfg: Config{SrcBuckets: 16, BucketRows: 100}}
+	a := &Archive{cfg: Config{Buckets: 16, BucketRows: 100}}
 	steps := []struct{ rows, want int }{
 		{50, 1}, {199, 1}, {200, 2}, {1600, 16}, {5000, 16}, // up at once, capped
 		{900, 16}, {1599, 16}, {800, 16}, // 800 flows still fill 16 half-full files

@@ -192,9 +192,10 @@ func msDelta(of, from int64) (int32, bool) {
 
 // pairFlows returns the rows a compacted file of b's flows holds: each
 // flow whose reverse is in b (see the package's pair columns) becomes one
-// row with it, the one that started first (arrived first when tied)
-// keeping the row; the other flows stay rows of their own. The rows keep
-// b's order of their flows.
+// row with it, the one that started first keeping the row (when both
+// started together, as softflowd reports them, the one from the higher
+// port: the client's, usually; clusterCut relies on it); the other flows
+// stay rows of their own. The rows keep b's order of their flows.
 func pairFlows(b *flow.Batch) (*flow.Batch, *pairCols) {
 	n := b.Len()
 	checks := pairChecks(b)
@@ -236,7 +237,7 @@ func pairFlows(b *flow.Batch) (*flow.Batch, *pairCols) {
 				next[prev] = next[j]
 			}
 			keep, rev := int(j), i
-			if b.TimeStart[i] < b.TimeStart[j] {
+			if b.TimeStart[i] < b.TimeStart[j] || (b.TimeStart[i] == b.TimeStart[j] && b.SrcPort[i] > b.SrcPort[j]) {
 				keep, rev = i, int(j)
 			}
 			mate[keep], drop[rev] = int32(rev), true

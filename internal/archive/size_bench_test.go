@@ -473,6 +473,9 @@ func sizeChanges() map[string]func(v *sizeVariant) {
 		"order=src,dst,proto,dst_port,time": func(v *sizeVariant) {
 			v.order = []string{"src_addr", "dst_addr", "proto", "dst_port", "time_received"}
 		},
+		"order=dst,src,time": func(v *sizeVariant) {
+			v.order = []string{"dst_addr", "src_addr", "time_received"}
+		},
 		"order=dst_port,src,dst,time": func(v *sizeVariant) {
 			v.order = []string{"dst_port", "src_addr", "dst_addr", "time_received"}
 		},

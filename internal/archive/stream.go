@@ -21,7 +21,7 @@ type stream struct {
 }
 
 // streamKey names a flush file being built: flows of one hour whose
-// src_addr falls in bucket of buckets (SrcBucket).
+// address pair falls in bucket of buckets (PairBucket).
 type streamKey struct {
 	hour            int64
 	bucket, buckets int

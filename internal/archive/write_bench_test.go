@@ -56,7 +56,7 @@ func benchArchiveSmallBatches(b *testing.B, buckets int) {
 	all = nil
 	before := live()
 	dir := b.TempDir()
-	a, err := Open(dir, Config{FlushInterval: time.Hour, FlushRows: 1 << 30, SrcBuckets: buckets, Registerer: prometheus.NewRegistry()})
+	a, err := Open(dir, Config{FlushInterval: time.Hour, FlushRows: 1 << 30, Buckets: buckets, Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		b.Fatal(err)
 	}

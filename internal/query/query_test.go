@@ -174,7 +174,7 @@ func TestEnrichmentTables(t *testing.T) {
 // day, and answers exactly as the same query over every file does.
 func TestNeedleReadsFewFiles(t *testing.T) {
 	dir := t.TempDir()
-	a, err := archive.Open(dir, archive.Config{GraceDelete: -1, SrcBuckets: 8, BucketRows: 50, FlushRows: 1 << 20})
+	a, err := archive.Open(dir, archive.Config{GraceDelete: -1, Buckets: 8, BucketRows: 50, FlushRows: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,7 +140,7 @@ func New(cfg config.Config, opt Options) (s *Service, err error) {
 	}
 	if cfg.Archive.Enabled {
 		a, err := archive.Open(cfg.DataDir, archive.Config{
-			FlushInterval: cfg.Archive.FlushInterval, FlushRows: cfg.Archive.FlushRows, SrcBuckets: cfg.Archive.SrcBuckets,
+			FlushInterval: cfg.Archive.FlushInterval, FlushRows: cfg.Archive.FlushRows, Buckets: cfg.Archive.Buckets,
 			RetainAge: cfg.Archive.RetainAge, RetainBytes: cfg.Archive.RetainBytes,
 			Registerer: opt.Registerer,
 		})
