@@ -123,12 +123,13 @@ func (p *pairCols) extend(n int) {
 	p.direction = append(p.direction, make([]uint8, n)...)
 }
 
-// pairKey identifies a connection whichever way a flow of it goes.
+// pairKey identifies a connection whichever way a flow of it goes, and
+// (fwd) one of its directions: from lo to hi.
 type pairKey struct {
-	lo, hi     flow.Addr
-	loP, hiP   uint16
-	proto      uint8
-	loIsSource bool
+	lo, hi   flow.Addr
+	loP, hiP uint16
+	proto    uint8
+	fwd      bool
 }
 
 func keyOf(b *flow.Batch, i int) (k pairKey, fwd bool) {
@@ -223,7 +224,7 @@ func pairFlows(b *flow.Batch) (*flow.Batch, *pairCols) {
 	for i := range n {
 		mate[i] = -1
 		k, fwd := keyOf(b, i)
-		k.loIsSource = !fwd // the chain of the other direction
+		k.fwd = !fwd // the chain of the other direction
 		head, ok := open[k]
 		prev := int32(-1)
 		for j := head; ok && j >= 0; j = next[j] {
@@ -246,7 +247,7 @@ func pairFlows(b *flow.Batch) (*flow.Batch, *pairCols) {
 		if drop[i] || mate[i] >= 0 {
 			continue
 		}
-		k.loIsSource = fwd
+		k.fwd = fwd
 		if h, ok := open[k]; ok {
 			next[i] = h
 		} else {
