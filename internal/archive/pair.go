@@ -369,14 +369,15 @@ func pairNodes() []parquet.Node {
 // pairValues returns the values of pair column k for the rows perm (nil:
 // [lo, hi)) in vals.
 func pairValues(vals []parquet.Value, p *pairCols, k int, perm []int, lo, hi int) []parquet.Value {
-	if perm == nil {
-		perm = make([]int, hi-lo)
-		for i := range perm {
-			perm[i] = lo + i
-		}
+	if perm != nil {
+		lo, hi = 0, len(perm)
 	}
-	vals = vals[:len(perm)]
-	for i, r := range perm {
+	vals = vals[:hi-lo]
+	for i := range vals {
+		r := lo + i
+		if perm != nil {
+			r = perm[i]
+		}
 		switch k {
 		case 0:
 			vals[i] = parquet.BooleanValue(p.paired[r])

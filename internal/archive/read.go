@@ -216,15 +216,24 @@ func readRows(path string, pf *parquet.File, b *flow.Batch, at, flows int) error
 
 // readPairColumn fills rows [lo, hi) of pair column k of p from chunk.
 func readPairColumn(chunk parquet.ColumnChunk, vals []parquet.Value, p *pairCols, k, lo, hi int) error {
+	return readValues(chunk, vals, lo, hi, func(vs []parquet.Value, i int) {
+		for _, v := range vs {
+			setPairValue(p, k, i, v)
+			i++
+		}
+	})
+}
+
+// readValues reads the hi-lo values of chunk, a buffer (vals) at a time,
+// handing each to fill with the row its first value belongs to.
+func readValues(chunk parquet.ColumnChunk, vals []parquet.Value, lo, hi int, fill func(vs []parquet.Value, row int)) error {
 	r := parquet.NewColumnChunkValueReader(chunk)
 	defer r.Close()
 	i := lo
 	for i < hi {
 		n, err := r.ReadValues(vals[:min(len(vals), hi-i)])
-		for _, v := range vals[:n] {
-			setPairValue(p, k, i, v)
-			i++
-		}
+		fill(vals[:n], i)
+		i += n
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				break
@@ -241,8 +250,6 @@ func readPairColumn(chunk parquet.ColumnChunk, vals []parquet.Value, p *pairCols
 // readColumn fills rows [lo, hi) of column c of b from chunk.
 func readColumn(chunk parquet.ColumnChunk, vals []parquet.Value, b *flow.Batch, c, lo, hi int) error {
 	col := &schema.Columns[c]
-	r := parquet.NewColumnChunkValueReader(chunk)
-	defer r.Close()
 	// Strings repeat (dictionary-encoded columns): intern them so a batch
 	// read back holds one copy per distinct value, not one per row.
 	var intern map[string]string
@@ -258,10 +265,8 @@ func readColumn(chunk parquet.ColumnChunk, vals []parquet.Value, b *flow.Batch, 
 	}
 	dst := b.Column(c)
 	scale := timeScale(chunk.Type())
-	i := lo
-	for i < hi {
-		n, err := r.ReadValues(vals[:min(len(vals), hi-i)])
-		for _, v := range vals[:n] {
+	return readValues(chunk, vals, lo, hi, func(vs []parquet.Value, i int) {
+		for _, v := range vs {
 			switch s := dst.(type) {
 			case []uint8:
 				if enumIdx != nil {
@@ -292,17 +297,7 @@ func readColumn(chunk parquet.ColumnChunk, vals []parquet.Value, b *flow.Batch, 
 			}
 			i++
 		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			return err
-		}
-	}
-	if i != hi {
-		return fmt.Errorf("read %d values, want %d", i-lo, hi-lo)
-	}
-	return nil
+	})
 }
 
 // timeScale is the factor from a timestamp column's unit to nanoseconds (1

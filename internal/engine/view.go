@@ -108,13 +108,7 @@ func viewSQL(lake lakeFiles, from, to time.Time, have map[string]bool) string {
 	var b strings.Builder
 	b.WriteString("CREATE OR REPLACE TEMP VIEW flows AS ")
 	if len(lake.paths) == 0 {
-		b.WriteString("SELECT ")
-		for i, c := range schema.Columns {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "CAST(NULL AS %s) AS %s", SQLType(c.Type), ident(c.Name))
-		}
+		writeColumns(&b, func(int) (string, bool) { return "", false })
 		b.WriteString(" WHERE false")
 		return b.String()
 	}
@@ -169,25 +163,13 @@ func fileGroups(lake lakeFiles, have map[string]bool) []fileGroup {
 // writeBranch writes the SELECT of g's flows: the files' rows, or (rev)
 // the reverse flows some rows carry.
 func writeBranch(b *strings.Builder, g fileGroup, rev bool, from, to time.Time, have map[string]bool) {
-	b.WriteString("SELECT ")
-	for i, c := range schema.Columns {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		typ := SQLType(c.Type)
-		expr, col := ident(c.Name), c.Name
+	writeColumns(b, func(i int) (string, bool) {
+		expr, col := ident(schema.Columns[i].Name), schema.Columns[i].Name
 		if rev {
 			expr, col = archive.PairedColumnSQL(i)
 		}
-		if have != nil && !have[col] {
-			fmt.Fprintf(b, "CAST(NULL AS %s) AS %s", typ, ident(c.Name))
-			continue
-		}
-		// Casts to the type a column already has are dropped by DuckDB's
-		// binder, so they cost nothing and keep filter pushdown; they make
-		// the view's types independent of how a file was written.
-		fmt.Fprintf(b, "CAST(%s AS %s) AS %s", expr, typ, ident(c.Name))
-	}
+		return expr, have == nil || have[col]
+	})
 	// hive_partitioning off: the date=/hour= directory names would
 	// otherwise become extra columns, and the files are already chosen by
 	// time.
@@ -217,6 +199,27 @@ func writeBranch(b *strings.Builder, g fileGroup, rev bool, from, to time.Time, 
 	}
 	if len(conds) > 0 {
 		b.WriteString(" WHERE " + strings.Join(conds, " AND "))
+	}
+}
+
+// writeColumns writes "SELECT" and the view's columns: column i is
+// expr(i) when ok, else a typed NULL (the files lack it).
+func writeColumns(b *strings.Builder, expr func(i int) (string, bool)) {
+	b.WriteString("SELECT ")
+	for i, c := range schema.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		typ := SQLType(c.Type)
+		e, ok := expr(i)
+		if !ok {
+			fmt.Fprintf(b, "CAST(NULL AS %s) AS %s", typ, ident(c.Name))
+			continue
+		}
+		// Casts to the type a column already has are dropped by DuckDB's
+		// binder, so they cost nothing and keep filter pushdown; they make
+		// the view's types independent of how a file was written.
+		fmt.Fprintf(b, "CAST(%s AS %s) AS %s", e, typ, ident(c.Name))
 	}
 }
 
