@@ -1,4 +1,8 @@
-// Package engine runs read-only SQL over the Parquet lake with embedded DuckDB.
+// Package engine runs read-only SQL over the Parquet lake with embedded DuckDB:
+// the reading half of the lake store (store/lake; package archive writes).
+// Files: engine.go opens and sandboxes the database, query.go runs a
+// statement, files.go chooses and screens the lake files, view.go defines
+// the flows view.
 //
 // Every query sees a TEMP view named flows over exactly the lake files that
 // cover the query's window [from, to) (from the archive catalog through
