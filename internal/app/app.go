@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -60,6 +61,11 @@ type App struct {
 // errors (an enrichment file that does not load, a bad setting); nothing is
 // bound or locked until Start.
 func New(cfg config.Config, deps Dependencies) (*App, error) {
+	// config.Load fills these; a configuration built in code may not.
+	cfg.Imports = slices.Clone(cfg.Imports)
+	for i := range cfg.Imports {
+		cfg.Imports[i] = cfg.Imports[i].WithDefaults(i)
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
