@@ -145,7 +145,7 @@ ratio (encoded size / compressed size), largest first.`,
 }
 
 func openArchive(dataDir string, cfg archive.Config) (*archive.Archive, error) {
-	a, err := archive.Open(dataDir, cfg)
+	a, err := archive.Open(dataDir, cfg, archive.Dependencies{})
 	if errors.Is(err, archive.ErrLocked) {
 		return nil, fmt.Errorf("%w: while flowlake serve runs it compacts and prunes by itself", err)
 	}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/flowlake/flowlake/internal/collect"
 	"github.com/flowlake/flowlake/internal/flow"
-	"github.com/flowlake/flowlake/internal/jsonlines"
 	"github.com/flowlake/flowlake/internal/netflow"
+	"github.com/flowlake/flowlake/internal/output/jsonl"
 	"github.com/flowlake/flowlake/internal/pcapfile"
 	"github.com/flowlake/flowlake/internal/sflow"
 )
@@ -43,7 +43,7 @@ stderr with their number and skipped; the exit status is 2 when any was.`,
 			var p printer
 			switch format {
 			case "jsonl", "json":
-				p = jsonlines.New(out)
+				p = jsonl.NewEncoder(out)
 			case "table":
 				p = newTablePrinter(out, strings.Split(columns, ","))
 			default:

@@ -20,7 +20,7 @@ import (
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/importer"
 	"github.com/flowlake/flowlake/internal/importer/vrni"
-	"github.com/flowlake/flowlake/internal/jsonlines"
+	"github.com/flowlake/flowlake/internal/output/jsonl"
 )
 
 // importExitSkipped is the exit status of an import that finished but
@@ -175,22 +175,26 @@ func importWriter(out, dataDir, cfgPath string) (flow.Writer, func() error, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	e, err := enrich.New(cfg.Enrich)
+	e, err := enrich.New(cfg.Enrich, enrich.Dependencies{})
 	if err != nil {
+		return nil, nil, fmt.Errorf("enrich: %w", err)
+	}
+	// Files are reloaded and vCenter/SNMP polled during the import.
+	if err := e.Start(); err != nil {
 		return nil, nil, fmt.Errorf("enrich: %w", err)
 	}
 	// The importer decides when rows become durable (before it saves its
 	// progress), so the archive's own flush triggers are set out of reach.
 	a, err := archive.Open(dataDir, archive.Config{FlushInterval: 24 * time.Hour, FlushRows: 2 * importCheckpointRows,
-		RetainAge: cfg.Archive.RetainAge, RetainBytes: cfg.Archive.RetainBytes})
+		RetainAge: cfg.Archive.RetainAge, RetainBytes: cfg.Archive.RetainBytes}, archive.Dependencies{})
 	if err != nil {
-		_ = e.Close()
+		_ = e.Stop()
 		if errors.Is(err, archive.ErrLocked) {
 			return nil, nil, fmt.Errorf("%w: stop flowlake serve, or let it import with its import settings", err)
 		}
 		return nil, nil, err
 	}
-	return e.Writer(a), func() error { return errors.Join(a.Close(), e.Close()) }, nil
+	return e.Writer(a), func() error { return errors.Join(a.Close(), e.Stop()) }, nil
 }
 
 // importCheckpointRows is how many rows an import buffers between durable
@@ -206,7 +210,7 @@ func jsonlWriter(out string) (flow.Writer, func() error, error) {
 			return nil, nil, err
 		}
 	}
-	j := jsonlines.New(f)
+	j := jsonl.NewEncoder(f)
 	return j, func() error {
 		err := j.Flush()
 		if f != os.Stdout {

@@ -7,9 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flowlake/flowlake/internal/archive"
-	"github.com/flowlake/flowlake/internal/engine"
 	"github.com/flowlake/flowlake/internal/query"
+	"github.com/flowlake/flowlake/internal/store/lake"
 )
 
 func init() {
@@ -32,13 +31,15 @@ func init() {
 ISO times and ranges ("yesterday 00:00 to 00:00", "2026-03-03..2026-03-04").`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			eng, err := openEngine(dataDir, timeout, 0)
+			r, err := lake.NewReader(lake.ReaderConfig{}, lake.Dependencies{DataDir: dataDir})
 			if err != nil {
 				return err
 			}
-			defer eng.Close()
-			_, tables := query.EnrichmentTables(dataDir)
-			svc := query.New(query.Config{Engine: eng, MaxRows: maxRows, Tables: tables})
+			if err := r.Start(); err != nil {
+				return err
+			}
+			defer r.Stop()
+			svc := query.New(query.Config{Timeout: timeout, MaxRows: maxRows}, query.Dependencies{Store: r})
 			resp, err := svc.Run(cmd.Context(), query.Request{Query: args[0], Since: since, Until: until, Explain: explain})
 			if err != nil {
 				return err
@@ -68,17 +69,4 @@ ISO times and ranges ("yesterday 00:00 to 00:00", "2026-03-03..2026-03-04").`,
 	f.IntVar(&maxRows, "max-rows", 10000, "return at most this many rows (0: no limit)")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "stop the query after this long")
 	rootCmd.AddCommand(cmd)
-}
-
-// openEngine opens the query engine over the archive of dataDir, planning
-// with the archive's catalog.
-func openEngine(dataDir string, timeout time.Duration, maxRows int) (*engine.Engine, error) {
-	files, _ := query.EnrichmentTables(dataDir)
-	return engine.Open(engine.Config{
-		Tables:  files,
-		DataDir: dataDir,
-		Timeout: timeout,
-		MaxRows: maxRows,
-		Files:   archive.Lister(dataDir),
-	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -8,9 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flowlake/flowlake/internal/app"
 	"github.com/flowlake/flowlake/internal/config"
-	"github.com/flowlake/flowlake/internal/query"
-	"github.com/flowlake/flowlake/internal/serve"
 )
 
 func init() {
@@ -48,31 +48,30 @@ FLOWLAKE_COLLECTOR_UDP=":2055,:6343", ...), then these flags.`,
 				cfg.Collector.TCP = tcp
 			}
 			if f.Changed("jsonl") {
-				cfg.Output.JSONLines = jsonl
+				cfg.Output.JSONL = jsonl
 			}
 			if noArchive {
 				cfg.Archive.Enabled = false
 			}
 			log := newLogger(cfg)
 			slog.SetDefault(log)
-			var qs *query.Service
-			if cfg.HTTP.Listen != "" {
-				eng, err := openEngine(cfg.DataDir, cfg.Query.Timeout, 0)
-				if err != nil {
-					return err
-				}
-				defer eng.Close()
-				_, tables := query.EnrichmentTables(cfg.DataDir)
-				qs = query.New(query.Config{Engine: eng, MaxRows: cfg.Query.MaxRows, Tables: tables})
-			}
-			svc, err := serve.New(cfg, serve.Options{Logger: log, Query: qs})
+			a, err := app.New(cfg, app.Dependencies{Logger: log})
 			if err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if err := a.Start(); err != nil {
+				return err
+			}
 			log.Info("flowlake started", "version", version, "data_dir", cfg.DataDir)
-			return svc.Run(ctx)
+			var failed error
+			select {
+			case <-ctx.Done():
+			case failed = <-a.Failed():
+				log.Error("stopping after a component failed", "err", failed)
+			}
+			return errors.Join(failed, a.Stop())
 		},
 	}
 	f := cmd.Flags()

@@ -27,12 +27,12 @@ import (
 var t0 = time.Now().UTC().Add(-5 * time.Hour).Truncate(time.Hour).Add(20 * time.Minute)
 
 func testConfig() Config {
-	return Config{Registerer: prometheus.NewRegistry(), GraceDelete: -1, FlushInterval: time.Hour}
+	return Config{GraceDelete: -1, FlushInterval: time.Hour}
 }
 
 func openTest(t *testing.T, dir string, cfg Config) *Archive {
 	t.Helper()
-	a, err := Open(dir, cfg)
+	a, err := Open(dir, cfg, Dependencies{Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -692,10 +692,7 @@ func TestCorruptFileSkipped(t *testing.T) {
 		t.Fatalf("rebuild from corrupt catalog: %d files", n)
 	}
 	// Open skips it as well, and the archive keeps working.
-	reg := prometheus.NewRegistry()
-	cfg := testConfig()
-	cfg.Registerer = reg
-	a = openTest(t, dir, cfg)
+	a = openTest(t, dir, testConfig())
 	if metricValue(a.m.corrupt) != 1 {
 		t.Fatal("corrupt file not counted")
 	}
@@ -712,19 +709,19 @@ func TestOpenLocked(t *testing.T) {
 	dir := t.TempDir()
 	a := openTest(t, dir, testConfig())
 	defer a.Close()
-	if _, err := Open(dir, testConfig()); err == nil || !strings.Contains(err.Error(), "in use") {
+	if _, err := Open(dir, testConfig(), Dependencies{Registerer: prometheus.NewRegistry()}); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("second Open: %v, want ErrLocked", err)
 	}
 }
 
-func TestRunFlushesAndStops(t *testing.T) {
+func TestStartFlushesAndStops(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig()
 	cfg.FlushInterval = 20 * time.Millisecond
 	a := openTest(t, dir, cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { a.Run(ctx); close(done) }()
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
 	b := genBatch(1, t0, 500, 100)
 	a.WriteBatch(b)
 	// Wait (without a deadline assertion) until the timer flushed.
@@ -732,13 +729,14 @@ func TestRunFlushesAndStops(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	a.WriteBatch(genBatch(2, t0, 300, 100))
-	cancel()
-	<-done
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if got := readAll(t, catalogFiles(t, dir)).Len(); got != 800 {
-		t.Fatalf("%d rows after Run stopped, want 800", got)
+		t.Fatalf("%d rows after Stop, want 800", got)
 	}
 }
 
@@ -758,7 +756,7 @@ func metricValue(c prometheus.Collector) float64 {
 	return m.Gauge.GetValue()
 }
 
-// TestConcurrentWriters writes from several goroutines while Run flushes
+// TestConcurrentWriters writes from several goroutines while Start's flusher flushes
 // and compacts; every flow must be on disk exactly once.
 func TestConcurrentWriters(t *testing.T) {
 	dir := t.TempDir()
@@ -768,9 +766,10 @@ func TestConcurrentWriters(t *testing.T) {
 	cfg.MaxBufferedRows = 1 << 30 // this test is about races, not drops
 	cfg.CompactMinFiles = 3
 	a := openTest(t, dir, cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { a.Run(ctx); close(done) }()
+	ctx := context.Background()
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	batches := make([]*flow.Batch, 4)
 	for w := range batches {
@@ -794,8 +793,9 @@ func TestConcurrentWriters(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	cancel()
-	<-done
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -1120,5 +1120,16 @@ func TestCompactLargeFlushFiles(t *testing.T) {
 	}
 	if res, _ := a.Compact(context.Background()); res.FilesIn != 0 {
 		t.Fatalf("second compaction %+v, want nothing: the compacted files are not small", res)
+	}
+}
+
+func TestDefaultConfigValidates(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.RetainBytes = -1
+	if err := cfg.Validate(); err == nil || err.Error() != "retain_bytes: must not be negative" {
+		t.Errorf("negative retain_bytes: %v", err)
 	}
 }

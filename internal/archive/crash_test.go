@@ -34,11 +34,13 @@ func TestCrashChild(t *testing.T) {
 		t.Skip("only runs as TestCrashKill's child")
 	}
 	a, err := Open(dir, Config{FlushInterval: 30 * time.Millisecond, GraceDelete: -1, CompactMinFiles: 4,
-		CompactTargetRows: 8 * crashBatch, Registerer: prometheus.NewRegistry()})
+		CompactTargetRows: 8 * crashBatch}, Dependencies{Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	go a.Run(context.Background())
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
 	g := newFlowGen(11, time.Now().Add(-2*time.Hour).Truncate(time.Hour), 100)
 	b := new(flow.Batch)
 	var sent uint64
@@ -126,7 +128,7 @@ func TestCrashKill(t *testing.T) {
 			}
 		}
 		// Reopen (as serve would after the crash) and check the rows.
-		a, err := Open(dir, testConfig())
+		a, err := Open(dir, testConfig(), Dependencies{Registerer: prometheus.NewRegistry()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -141,7 +141,7 @@ func benchCompact(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		dir := b.TempDir()
-		a, err := Open(dir, Config{FlushRows: 50000, FlushInterval: time.Hour, GraceDelete: -1, Registerer: prometheus.NewRegistry()})
+		a, err := Open(dir, Config{FlushRows: 50000, FlushInterval: time.Hour, GraceDelete: -1}, Dependencies{Registerer: prometheus.NewRegistry()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -21,6 +21,9 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
+	if reg == nil {
+		reg = prometheus.DefaultRegisterer
+	}
 	counter := func(name, help string) prometheus.Counter {
 		return register(reg, prometheus.NewCounter(prometheus.CounterOpts{Name: "flowlake_archive_" + name, Help: help})).(prometheus.Counter)
 	}

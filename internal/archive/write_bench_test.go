@@ -56,7 +56,7 @@ func benchArchiveSmallBatches(b *testing.B, buckets int) {
 	all = nil
 	before := live()
 	dir := b.TempDir()
-	a, err := Open(dir, Config{FlushInterval: time.Hour, FlushRows: 1 << 30, Buckets: buckets, Registerer: prometheus.NewRegistry()})
+	a, err := Open(dir, Config{FlushInterval: time.Hour, FlushRows: 1 << 30, Buckets: buckets}, Dependencies{Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func seq(lo, hi int) []int {
 func benchArchiveFlush(b *testing.B) {
 	const n = 1 << 18
 	batch := genBatch(1, time.Date(2026, 11, 30, 13, 0, 0, 0, time.UTC), n, 20000)
-	a, err := Open(b.TempDir(), Config{FlushInterval: time.Hour, Registerer: prometheus.NewRegistry()})
+	a, err := Open(b.TempDir(), Config{FlushInterval: time.Hour}, Dependencies{Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -23,24 +23,9 @@ import (
 	"github.com/flowlake/flowlake/internal/flow"
 )
 
-// Config configures a Collector.
-type Config struct {
-	// UDP lists host:port addresses to listen on (":0" picks a free port).
-	UDP []string
-	// TCP lists host:port addresses for IPFIX over TCP.
-	TCP []string
-	// SocketsPerPort is the number of SO_REUSEPORT sockets per UDP address
-	// (default: number of CPUs).
-	SocketsPerPort int
-	// ReceiveBuffer is the socket receive buffer size (default 8 MiB).
-	ReceiveBuffer int
-	// ReadBatch is the number of datagrams per recvmmsg call (default 64).
-	ReadBatch int
-	// BatchRows and BatchDelay decide when a socket's decoded flows are
-	// handed on: at this many rows, or this long after the first.
-	BatchRows  int
-	BatchDelay time.Duration
-	// Decoder decodes every datagram (usually a *Mux).
+// Dependencies are what a Collector needs besides its Config.
+type Dependencies struct {
+	// Decoder decodes every datagram (usually Decoders.Mux()).
 	Decoder flow.Decoder
 	// Handle receives each batch, from one goroutine at a time, in the order
 	// batches were completed. It must not keep d after returning.
@@ -51,9 +36,12 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Collector owns the listening sockets.
+// Collector owns the listening sockets. It is a component: Start binds
+// them and receives; Stop closes them and returns once every batch decoded
+// before has been handed to Handle.
 type Collector struct {
 	cfg     Config
+	deps    Dependencies
 	log     *slog.Logger
 	udp     []*net.UDPConn
 	tcp     []*net.TCPListener
@@ -64,63 +52,78 @@ type Collector struct {
 	// decoding does not re-grow ~70 columns after every GC.
 	free   chan *flow.Decoded
 	errLog errLimiter
+
+	sockets int // SO_REUSEPORT sockets per UDP address
+	cancel  context.CancelFunc
+	handled chan struct{} // closed when the handler loop has ended
 }
 
-// New opens every listener, so that a port already taken is reported at
-// start and not later.
-func New(cfg Config) (*Collector, error) {
-	if cfg.Decoder == nil || cfg.Handle == nil {
+// New checks cfg and registers the collector's metrics; the sockets are
+// opened by Start.
+func New(cfg Config, deps Dependencies) (*Collector, error) {
+	if deps.Decoder == nil || deps.Handle == nil {
 		return nil, errors.New("collect: Decoder and Handle are required")
 	}
-	if cfg.SocketsPerPort <= 0 {
-		cfg.SocketsPerPort = runtime.NumCPU()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("collect: %w", err)
 	}
-	if cfg.ReceiveBuffer <= 0 {
-		cfg.ReceiveBuffer = 8 << 20
+	sockets := cfg.SocketsPerPort
+	if sockets == 0 {
+		sockets = runtime.NumCPU()
 	}
-	if cfg.ReadBatch <= 0 {
-		cfg.ReadBatch = 64
-	}
-	if cfg.BatchRows <= 0 {
-		cfg.BatchRows = 8192
-	}
-	if cfg.BatchDelay <= 0 {
-		cfg.BatchDelay = 500 * time.Millisecond
-	}
-	queue := 4*cfg.SocketsPerPort*max(1, len(cfg.UDP)) + 4
-	c := &Collector{cfg: cfg, log: cfg.Logger, batches: make(chan *flow.Decoded, queue), free: make(chan *flow.Decoded, queue+8)}
+	queue := 4*sockets*max(1, len(cfg.UDP)) + 4
+	c := &Collector{cfg: cfg, deps: deps, log: deps.Logger, sockets: sockets,
+		batches: make(chan *flow.Decoded, queue), free: make(chan *flow.Decoded, queue+8)}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
 	c.m = newMetrics(c)
-	if cfg.Registerer != nil {
-		if err := cfg.Registerer.Register(c.m); err != nil {
+	if deps.Registerer != nil {
+		if err := deps.Registerer.Register(c.m); err != nil {
 			return nil, fmt.Errorf("collect: metrics: %w", err)
 		}
 	}
-	for _, addr := range cfg.UDP {
+	return c, nil
+}
+
+// Start opens every listener, so that a port already taken fails
+// start-up, then receives in the background.
+func (c *Collector) Start() error {
+	if c.handled != nil {
+		return errors.New("collect: started twice")
+	}
+	for _, addr := range c.cfg.UDP {
 		// The first socket picks the port when addr says :0; the others
 		// join it.
 		bind := addr
-		for i := 0; i < cfg.SocketsPerPort; i++ {
-			conn, err := listenUDP(bind, cfg.ReceiveBuffer)
+		for i := 0; i < c.sockets; i++ {
+			conn, err := listenUDP(bind, c.cfg.ReceiveBuffer)
 			if err != nil {
-				c.Close()
-				return nil, fmt.Errorf("collect: udp %s: %w", addr, err)
+				c.closeListeners()
+				return fmt.Errorf("collect: udp %s: %w", addr, err)
 			}
 			c.udp = append(c.udp, conn)
 			bind = conn.LocalAddr().String()
 		}
 	}
-	for _, addr := range cfg.TCP {
+	for _, addr := range c.cfg.TCP {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			c.Close()
-			return nil, fmt.Errorf("collect: tcp %s: %w", addr, err)
+			c.closeListeners()
+			return fmt.Errorf("collect: tcp %s: %w", addr, err)
 		}
 		c.tcp = append(c.tcp, ln.(*net.TCPListener))
 	}
-	return c, nil
+	for _, a := range c.UDPAddrs() {
+		c.log.Info("listening", "proto", "udp", "addr", a.String())
+	}
+	for _, a := range c.TCPAddrs() {
+		c.log.Info("listening", "proto", "tcp (ipfix)", "addr", a.String())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel, c.handled = cancel, make(chan struct{})
+	go c.run(ctx)
+	return nil
 }
 
 func listenUDP(addr string, rcvbuf int) (*net.UDPConn, error) {
@@ -172,8 +175,8 @@ func (c *Collector) TCPAddrs() []netip.AddrPort {
 	return out
 }
 
-// Close closes every listener; Run returns soon after.
-func (c *Collector) Close() {
+// closeListeners closes every listener: the receivers return soon after.
+func (c *Collector) closeListeners() {
 	for _, conn := range c.udp {
 		_ = conn.Close()
 	}
@@ -182,9 +185,21 @@ func (c *Collector) Close() {
 	}
 }
 
-// Run receives until ctx is done, then hands on what was decoded and
-// returns. Handle is called from Run's own goroutine.
-func (c *Collector) Run(ctx context.Context) error {
+// Stop closes the listeners and returns once what was decoded has been
+// handed to Handle.
+func (c *Collector) Stop() error {
+	if c.handled == nil {
+		return nil
+	}
+	c.cancel()
+	<-c.handled
+	return nil
+}
+
+// run receives until ctx is done, then hands on what was decoded. Handle
+// is called from run's own goroutine.
+func (c *Collector) run(ctx context.Context) {
+	defer close(c.handled)
 	var recv sync.WaitGroup
 	for _, conn := range c.udp {
 		recv.Add(1)
@@ -196,11 +211,11 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 	go func() {
 		<-ctx.Done()
-		c.Close()
+		c.closeListeners()
 	}()
 	go func() { recv.Wait(); close(c.batches) }()
 	for d := range c.batches {
-		c.cfg.Handle(d)
+		c.deps.Handle(d)
 		c.m.batches.Inc()
 		d.Reset()
 		select {
@@ -208,7 +223,6 @@ func (c *Collector) Run(ctx context.Context) error {
 		default:
 		}
 	}
-	return nil
 }
 
 // hand passes a batch on; when the handler falls behind, receivers block and
@@ -280,7 +294,7 @@ func (c *Collector) receiveUDP(ctx context.Context, conn *net.UDPConn) {
 func (c *Collector) datagram(pkt []byte, from netip.AddrPort, now time.Time, cur *flow.Decoded) {
 	c.m.datagrams.Inc()
 	c.m.bytes.Add(float64(len(pkt)))
-	if err := c.cfg.Decoder.Decode(pkt, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), now, cur); err != nil {
+	if err := c.deps.Decoder.Decode(pkt, netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), now, cur); err != nil {
 		c.m.errors.Inc()
 		if c.errLog.allow(from.Addr(), now) {
 			c.log.Warn("decode", "exporter", from, "err", err)

@@ -1,9 +1,10 @@
 package collect
 
 import (
-	"context"
 	"net"
 	"net/netip"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func TestProtocol(t *testing.T) {
 
 // TestReusePortAndDrain opens several SO_REUSEPORT sockets on one port,
 // sends a real capture, stops, and expects every flow handed on exactly
-// once, from the handler goroutine, before Run returns.
+// once, from the handler goroutine, before Stop returns.
 func TestReusePortAndDrain(t *testing.T) {
 	dgrams, err := pcapfile.ReadFile("../../testdata/pcap/ipfix/ipfixcol2-cesnet-probe-ipfix-68msgs-3979recs.pcap")
 	if err != nil {
@@ -43,8 +44,9 @@ func TestReusePortAndDrain(t *testing.T) {
 	nf, _ := netflow.New(netflow.Config{})
 	var mu sync.Mutex
 	flows, batches := 0, 0
-	c, err := New(Config{
-		UDP: []string{"127.0.0.1:0"}, SocketsPerPort: 3, BatchRows: 500, BatchDelay: 20 * time.Millisecond,
+	cfg := DefaultConfig()
+	cfg.UDP, cfg.TCP, cfg.SocketsPerPort, cfg.BatchRows, cfg.BatchDelay = []string{"127.0.0.1:0"}, nil, 3, 500, 20*time.Millisecond
+	c, err := New(cfg, Dependencies{
 		Decoder: &Mux{NetFlow: nf},
 		Handle: func(d *flow.Decoded) {
 			mu.Lock()
@@ -56,6 +58,9 @@ func TestReusePortAndDrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
 	if n := len(c.udp); n != 3 {
 		t.Fatalf("%d sockets", n)
 	}
@@ -63,9 +68,6 @@ func TestReusePortAndDrain(t *testing.T) {
 	if len(addr) != 1 || addr[0].Port() == 0 {
 		t.Fatalf("bound %v", addr)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- c.Run(ctx) }()
 	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr[0]))
 	if err != nil {
 		t.Fatal(err)
@@ -76,8 +78,7 @@ func TestReusePortAndDrain(t *testing.T) {
 	}
 	conn.Close()
 	time.Sleep(300 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
+	if err := c.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	var want int
@@ -105,5 +106,72 @@ func TestKernelDropsParses(t *testing.T) {
 	}
 	if _, ok := drops[port]; !ok {
 		t.Errorf("socket on port %d not found in /proc/net/udp: %v", port, drops)
+	}
+}
+
+func TestDefaultConfigValidates(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.ReadBatch = 0
+	cfg.UDP = []string{"2055"}
+	cfg.SamplingOverrides = map[string]uint32{"192.0.2.300": 10}
+	cfg.Fields = []netflow.FieldMapping{{Enterprise: 9, ID: 1, Column: "no_such_column"}}
+	err := cfg.Validate()
+	for _, want := range []string{"read_batch: must be positive", `udp[0]: "2055"`, `sampling_overrides: "192.0.2.300"`, `fields: `} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}
+
+// TestTemplateStore: templates learnt by one decoder are saved at Stop and
+// restored by the next Start, so a restarted collector decodes data sets
+// at once.
+func TestTemplateStore(t *testing.T) {
+	dgrams, err := pcapfile.ReadFile("../../testdata/pcap/ipfix/ipfixcol2-cesnet-probe-ipfix-68msgs-3979recs.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "templates", "netflow.json")
+	from := netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), 4739)
+	decode := func(nf *netflow.Decoder, dg []pcapfile.Datagram) int {
+		var d flow.Decoded
+		for _, g := range dg {
+			_ = nf.Decode(g.Payload, from, time.Now(), &d)
+		}
+		return d.Flows.Len()
+	}
+	nf, _ := netflow.New(netflow.Config{})
+	s := NewTemplateStore(path, nf, nil)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	want := decode(nf, dgrams)
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// A fresh decoder without the store misses the templates of data sets
+	// sent before the next refresh; with it, it decodes all of them.
+	last := dgrams[len(dgrams)-1:]
+	cold, _ := netflow.New(netflow.Config{})
+	warm, _ := netflow.New(netflow.Config{})
+	s2 := NewTemplateStore(path, warm, nil)
+	if err := s2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Stop()
+	if want == 0 {
+		t.Fatal("the capture decoded to no flows")
+	}
+	ref, _ := netflow.New(netflow.Config{})
+	decode(ref, dgrams[:len(dgrams)-1])
+	wantLast := decode(ref, last)
+	if got := decode(warm, last); got != wantLast || wantLast == 0 {
+		t.Errorf("restored templates decoded %d flows of the last datagram, want %d", got, wantLast)
+	}
+	if got := decode(cold, last); got == wantLast {
+		t.Errorf("without templates the last datagram still decoded %d flows: the test proves nothing", got)
 	}
 }

@@ -16,140 +16,61 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/flowlake/flowlake/internal/archive"
+	"github.com/flowlake/flowlake/internal/collect"
 	"github.com/flowlake/flowlake/internal/enrich"
+	"github.com/flowlake/flowlake/internal/httpserver"
+	"github.com/flowlake/flowlake/internal/importer"
+	"github.com/flowlake/flowlake/internal/query"
 )
 
-// Config is the whole configuration of `flowlake serve`.
+// Config is the whole configuration of `flowlake serve`. Each section is
+// the Config of the package it configures, with its defaults and checks
+// beside the code; this package only assembles them, loads the file and
+// applies the environment.
 type Config struct {
 	// DataDir holds the archive, collector state (templates) and import state.
 	DataDir string `yaml:"data_dir"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 	// LogFormat is text or json.
-	LogFormat string        `yaml:"log_format"`
-	HTTP      HTTP          `yaml:"http"`
-	Collector Collector     `yaml:"collector"`
-	Archive   Archive       `yaml:"archive"`
-	Enrich    enrich.Config `yaml:"enrich"`
-	Output    Output        `yaml:"output"`
+	LogFormat string            `yaml:"log_format"`
+	HTTP      httpserver.Config `yaml:"http"`
+	Collector collect.Config    `yaml:"collector"`
+	Archive   archive.Config    `yaml:"archive"`
+	Enrich    enrich.Config     `yaml:"enrich"`
+	Output    Outputs           `yaml:"output"`
 	// Imports are cloud flow-log directories serve keeps importing from.
-	Imports []Import `yaml:"imports"`
-	Query   Query    `yaml:"query"`
+	Imports []importer.WatchConfig `yaml:"imports"`
+	Query   query.Config           `yaml:"query"`
 }
 
-// HTTP configures the API, web UI and metrics listener.
-type HTTP struct {
-	// Listen is host:port; empty disables the HTTP server.
-	Listen string `yaml:"listen"`
+// Outputs configures the outputs besides the store, one key per driver
+// (internal/output/...).
+type Outputs struct {
+	// JSONL writes every flow as a JSON line to this file ("-" for
+	// stdout, empty for none); see package output/jsonl.
+	JSONL string `yaml:"jsonl"`
 }
 
-// Collector configures the flow listeners.
-type Collector struct {
-	// UDP lists host:port addresses; each accepts NetFlow v5/v9, IPFIX and
-	// sFlow v5 alike (the protocol is told by the version field).
-	UDP []string `yaml:"udp"`
-	// TCP lists host:port addresses for IPFIX over TCP (RFC 7011).
-	TCP []string `yaml:"tcp"`
-	// SocketsPerPort opens this many SO_REUSEPORT sockets per UDP address,
-	// each with its own receive goroutine (default: number of CPUs).
-	SocketsPerPort int `yaml:"sockets_per_port"`
-	// ReceiveBuffer is the socket receive buffer in bytes (default 8 MiB);
-	// the default kernel buffer drops bursts.
-	ReceiveBuffer int `yaml:"receive_buffer"`
-	// ReadBatch is how many datagrams one recvmmsg call may return.
-	ReadBatch int `yaml:"read_batch"`
-	// BatchRows hands decoded flows to enrichment and storage once this many
-	// have accumulated on a socket...
-	BatchRows int `yaml:"batch_rows"`
-	// ...or once this much time has passed since the first of them.
-	BatchDelay time.Duration `yaml:"batch_delay"`
-	// SamplingOverrides maps exporter address to the sampling rate to apply,
-	// winning over what the exporter announces.
-	SamplingOverrides map[string]uint32 `yaml:"sampling_overrides"`
-	// Fields maps extra NetFlow v9/IPFIX information elements to columns.
-	Fields []Field `yaml:"fields"`
-}
-
-// Field maps one (enterprise, element id) to a schema column.
-type Field struct {
-	Enterprise uint32 `yaml:"enterprise"`
-	ID         uint16 `yaml:"id"`
-	Column     string `yaml:"column"`
-}
-
-// Archive configures the Parquet lake under DataDir/flows.
-type Archive struct {
-	// Enabled turns the archive off when false (JSON lines output only).
-	Enabled       bool          `yaml:"enabled"`
-	FlushInterval time.Duration `yaml:"flush_interval"`
-	// FlushRows flushes early at this many buffered flows. The default,
-	// half the compaction target, halves the memory between flushes against
-	// 1 Mi rows: measured 22 % less ingest CPU and 1.5 instead of 2.2 GB
-	// peak RSS at 150 k flows/s.
-	FlushRows int `yaml:"flush_rows"`
-	// Buckets is the most files an hour's flows are spread over by a
-	// hash of their address pair when flows arrive fast
-	// (archive.Config.Buckets; 0: the archive's default, 16; 1: no
-	// buckets).
-	Buckets int `yaml:"buckets"`
-	// RetainAge deletes flows older than this (0 keeps them forever).
-	RetainAge time.Duration `yaml:"retain_age"`
-	// RetainBytes deletes the oldest flows when the archive grows past this
-	// size (0: no limit).
-	RetainBytes int64 `yaml:"retain_bytes"`
-}
-
-// Import is one directory of cloud flow logs that serve watches (the
-// archive is single-writer, so `flowlake import` cannot write to it while
-// serve runs; serve imports instead).
-type Import struct {
-	// Name identifies the import's progress state (default: its index).
-	Name string `yaml:"name"`
-	// Format is aws-vpc, azure-vnet, azure-nsg, gcp-vpc or auto (default).
-	Format string `yaml:"format"`
-	// Dir is watched recursively for new and grown files.
-	Dir string `yaml:"dir"`
-	// Interval is the polling interval (default 1m).
-	Interval time.Duration `yaml:"interval"`
-	// AWSFields is the AWS field order for custom formats without header.
-	AWSFields []string `yaml:"aws_fields"`
-}
-
-// Output configures additional outputs.
-type Output struct {
-	// JSONLines writes every flow as a JSON line to this file ("-" for
-	// stdout, empty for none).
-	JSONLines string `yaml:"jsonl"`
-}
-
-// Query bounds queries run through the HTTP API.
-type Query struct {
-	Timeout time.Duration `yaml:"timeout"`
-	MaxRows int           `yaml:"max_rows"`
-}
-
-// Default returns the configuration used when nothing is configured.
+// Default returns the configuration used when nothing is configured: each
+// section's DefaultConfig.
 func Default() Config {
 	return Config{
 		DataDir:   "./data",
 		LogLevel:  "info",
 		LogFormat: "text",
-		HTTP:      HTTP{Listen: "127.0.0.1:8080"},
-		Collector: Collector{
-			UDP:           []string{":2055", ":4739", ":6343"},
-			TCP:           []string{":4739"},
-			ReceiveBuffer: 8 << 20,
-			ReadBatch:     64,
-			BatchRows:     8192,
-			BatchDelay:    500 * time.Millisecond,
-		},
-		Archive: Archive{Enabled: true, FlushInterval: 5 * time.Second, FlushRows: 512 << 10},
-		Query:   Query{Timeout: 60 * time.Second, MaxRows: 100000},
+		HTTP:      httpserver.DefaultConfig(),
+		Collector: collect.DefaultConfig(),
+		Archive:   archive.DefaultConfig(),
+		Enrich:    enrich.DefaultConfig(),
+		Query:     query.DefaultConfig(),
 	}
 }
 
 // Load reads the YAML file at path (empty: defaults only) over the defaults,
-// then applies FLOWLAKE_* environment variables from environ.
+// then applies FLOWLAKE_* environment variables from environ, and
+// validates the result.
 func Load(path string, environ []string) (Config, error) {
 	c := Default()
 	if path != "" {
@@ -166,23 +87,65 @@ func Load(path string, environ []string) (Config, error) {
 	if err := applyEnv(&c, environ); err != nil {
 		return c, err
 	}
+	for i := range c.Imports {
+		c.Imports[i] = c.Imports[i].WithDefaults(i)
+	}
 	return c, c.Validate()
 }
 
-// Validate checks values that would otherwise fail late and obscurely.
+// Validate checks every section; each problem is reported with its key
+// ("config: collector.read_batch: must be positive").
 func (c *Config) Validate() error {
+	var errs []error
 	if c.DataDir == "" {
-		return errors.New("config: data_dir must not be empty")
+		errs = append(errs, errors.New("data_dir: must not be empty"))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("config: log_level %q: want debug, info, warn or error", c.LogLevel)
+		errs = append(errs, fmt.Errorf("log_level: %q: want debug, info, warn or error", c.LogLevel))
 	}
-	if c.Collector.BatchRows <= 0 || c.Collector.ReadBatch <= 0 {
-		return errors.New("config: collector.batch_rows and collector.read_batch must be positive")
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log_format: %q: want text or json", c.LogFormat))
 	}
-	return nil
+	errs = append(errs, under("http", c.HTTP.Validate())...)
+	errs = append(errs, under("collector", c.Collector.Validate())...)
+	errs = append(errs, under("archive", c.Archive.Validate())...)
+	errs = append(errs, under("enrich", c.Enrich.Validate())...)
+	errs = append(errs, under("query", c.Query.Validate())...)
+	names := map[string]bool{}
+	for i, ic := range c.Imports {
+		errs = append(errs, under(fmt.Sprintf("imports[%d]", i), ic.Validate())...)
+		if names[ic.Name] {
+			errs = append(errs, fmt.Errorf("imports[%d].name: %q is used twice (each import keeps its own progress)", i, ic.Name))
+		}
+		names[ic.Name] = true
+	}
+	for i, e := range errs {
+		errs[i] = fmt.Errorf("config: %w", e)
+	}
+	return errors.Join(errs...)
+}
+
+// under prefixes each of err's errors (a section's Validate may join
+// several) with the section's key.
+func under(key string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	var list []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	} else {
+		list = []error{err}
+	}
+	out := make([]error, len(list))
+	for i, e := range list {
+		out[i] = fmt.Errorf("%s.%w", key, e)
+	}
+	return out
 }
 
 // EnvPrefix starts every environment override: FLOWLAKE_DATA_DIR,

@@ -64,3 +64,60 @@ func TestLoadErrors(t *testing.T) {
 		t.Errorf("empty file: %v %+v", err, c)
 	}
 }
+
+func TestDefaultValidates(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	// One default per setting: the archive section is the archive's own.
+	if c.Archive.FlushRows != 512<<10 || c.Collector.ReadBatch != 64 {
+		t.Errorf("defaults: flush_rows %d, read_batch %d", c.Archive.FlushRows, c.Collector.ReadBatch)
+	}
+}
+
+// TestValidateNamesKeys: every problem is reported, each with its key.
+func TestValidateNamesKeys(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "flowlake.yaml")
+	yml := `
+log_format: xml
+collector:
+  read_batch: 0
+  sampling_overrides: {not-an-ip: 10}
+archive:
+  retain_age: -1h
+enrich:
+  snmp: {version: "1"}
+imports:
+  - {dir: /tmp/a}
+  - {format: aws}
+query:
+  max_rows: -1
+`
+	if err := os.WriteFile(p, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(p, []string{"FLOWLAKE_HTTP_LISTEN=8080"})
+	if err == nil {
+		t.Fatal("invalid configuration accepted")
+	}
+	for _, want := range []string{
+		`config: log_format: "xml"`,
+		"config: collector.read_batch: must be positive",
+		`config: collector.sampling_overrides: "not-an-ip"`,
+		"config: archive.retain_age: must not be negative",
+		`config: enrich.snmp.version: "1"`,
+		"config: imports[1].dir: is required",
+		`config: imports[1].format: "aws"`,
+		"config: query.max_rows: must not be negative",
+		`config: http.listen: "8080"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "imports[0]") {
+		t.Errorf("a valid import reported:\n%v", err)
+	}
+}

@@ -27,7 +27,7 @@ func catalogFiles(dataDir string) func(archive.Filter) ([]archive.FileInfo, erro
 // and do not change when the files are merged and sorted.
 func TestArchiveLake(t *testing.T) {
 	dataDir := t.TempDir()
-	a, err := archive.Open(dataDir, archive.Config{GraceDelete: -1, RowGroupRows: 1000, Registerer: prometheus.NewRegistry()})
+	a, err := archive.Open(dataDir, archive.Config{GraceDelete: -1, RowGroupRows: 1000}, archive.Dependencies{Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ func TestFlushedEdgeValues(t *testing.T) {
 		}
 	}
 	dataDir := t.TempDir()
-	a, err := archive.Open(dataDir, archive.Config{RowGroupRows: 1000, Buckets: 4, Registerer: prometheus.NewRegistry()})
+	a, err := archive.Open(dataDir, archive.Config{RowGroupRows: 1000, Buckets: 4}, archive.Dependencies{Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}

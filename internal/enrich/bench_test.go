@@ -140,8 +140,7 @@ func (d *benchData) flows(dist string) []flow.Batch {
 // newBenchEnricher starts an enricher for cfg with the interface names the
 // exporters of the benchmark flows would send.
 func newBenchEnricher(b testing.TB, cfg Config) *Enricher {
-	cfg.Logger = quiet
-	e, err := New(cfg)
+	e, err := New(cfg, Dependencies{Logger: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -250,7 +249,7 @@ func BenchmarkEnrich(b *testing.B) {
 			}
 			b.Run(dist+"/"+bc.name, func(b *testing.B) {
 				e := newBenchEnricher(b, bc.cfg)
-				defer e.Close()
+				defer e.Stop()
 				enrich := e.Enrich
 				if bc.name == "baseline-reset-only" {
 					enrich = nil

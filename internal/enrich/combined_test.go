@@ -82,11 +82,11 @@ func TestCombinedFollowsSources(t *testing.T) {
 	netsPath, invPath := filepath.Join(dir, "nets.csv"), filepath.Join(dir, "inv.csv")
 	writeFile(t, netsPath, "prefix,name\n10.0.0.0/8,old-net\n")
 	writeFile(t, invPath, "addr,name\n10.0.0.5,old-vm\n")
-	e, err := New(Config{Networks: netsPath, Inventory: invPath, Logger: quiet, ReloadInterval: time.Hour})
+	e, err := New(Config{Networks: netsPath, Inventory: invPath, ReloadInterval: time.Hour}, Dependencies{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	defer e.Stop()
 	enrich := func(src ...string) (net, vm string) {
 		a := "10.0.0.5"
 		if len(src) > 0 {

@@ -1,7 +1,9 @@
 package enrich
 
 import (
-	"log/slog"
+	"errors"
+	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/flowlake/flowlake/internal/enrich/snmp"
@@ -23,10 +25,40 @@ type Config struct {
 	// Exporters names exporters and their interfaces; these names win over
 	// what SNMP or the exporters themselves report.
 	Exporters []ExporterConfig `yaml:"exporters"`
-	// ReloadInterval is how often files are checked for changes (default 10s).
+	// ReloadInterval is how often files are checked for changes (0: the
+	// default, 10s).
 	ReloadInterval time.Duration `yaml:"reload_interval"`
-	// Logger receives reload reports (default slog.Default()).
-	Logger *slog.Logger `yaml:"-"`
+}
+
+// DefaultConfig enables no source; it holds the defaults of the sources'
+// settings. A zero setting also reads as its default here.
+func DefaultConfig() Config {
+	return Config{
+		VCenter:        vcenter.DefaultConfig(),
+		SNMP:           snmp.DefaultConfig(),
+		ReloadInterval: 10 * time.Second,
+	}
+}
+
+// Validate checks every setting; errors name the key. Files are checked by
+// New, which loads them.
+func (c Config) Validate() error {
+	var errs []error
+	if c.ReloadInterval < 0 {
+		errs = append(errs, errors.New("reload_interval: must not be negative"))
+	}
+	if err := c.VCenter.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("vcenter.%w", err))
+	}
+	if err := c.SNMP.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("snmp.%w", err))
+	}
+	for i, ec := range c.Exporters {
+		if _, err := netip.ParseAddr(ec.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("exporters[%d].addr: %q: not an IP address", i, ec.Addr))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // GeoIPConfig locates MaxMind-format databases. Country and ASN may name the

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/flowlake/flowlake/internal/component"
 	"github.com/flowlake/flowlake/internal/enrich/classify"
 	"github.com/flowlake/flowlake/internal/enrich/geo"
 	"github.com/flowlake/flowlake/internal/enrich/inventory"
@@ -59,11 +60,9 @@ type Enricher struct {
 	comb   atomic.Pointer[combined]
 	combMu sync.Mutex
 
-	files  []*watched
-	snmp   *snmp.Poller
-	vc     *vcenter.Poller
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	files []*watched
+	// run runs the file reloader and the pollers from Start to Stop.
+	run *component.Runner
 }
 
 // watched is a file source checked for changes.
@@ -77,15 +76,29 @@ type watched struct {
 	lastE string
 }
 
-// New loads every configured source and starts the reload and polling loops.
-// A source that fails its first load is an error: the configuration is wrong
+// Dependencies are what an Enricher needs besides its Config.
+type Dependencies struct {
+	// Logger receives reload and poll reports (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// New loads every configured file source and prepares the pollers. A
+// source that fails its first load is an error: the configuration is wrong
 // and nothing good is in use yet. Later reload failures keep the previous
 // version.
-func New(cfg Config) (*Enricher, error) {
-	e := &Enricher{log: cfg.Logger, inv: inventory.NewStore(), ifs: newIfaceStore()}
+//
+// The Enricher is a component: Start starts reloading the files and
+// polling vCenter and SNMP (in the background: a slow vCenter does not hold
+// up start-up), Stop stops them. Enrich works with or without them.
+func New(cfg Config, deps Dependencies) (*Enricher, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("enrich: %w", err)
+	}
+	e := &Enricher{log: deps.Logger, inv: inventory.NewStore(), ifs: newIfaceStore()}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
+	e.run = component.NewRunner(e.log)
 	if err := e.ifs.setConfig(cfg.Exporters); err != nil {
 		return nil, err
 	}
@@ -132,53 +145,40 @@ func New(cfg Config) (*Enricher, error) {
 			return nil, err
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e.cancel = cancel
-	if cfg.VCenter.URL != "" {
-		vc, err := vcenter.NewPoller(cfg.VCenter)
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		e.vc = vc
-		e.wg.Go(func() {
-			vc.Run(ctx, func(es []inventory.Entry, at time.Time) {
-				e.inv.Update("vcenter", es, at)
-				e.rebuildCombined()
-			}, e.log)
-		})
-	}
-	if len(cfg.SNMP.Exporters) > 0 {
-		p, err := snmp.NewPoller(cfg.SNMP)
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		e.snmp = p
-		e.wg.Go(func() {
-			p.Run(ctx, func(exp netip.Addr, sysName string, ifs []flow.Interface) { e.ifs.setSNMP(exp, sysName, ifs) }, e.log)
-		})
-	}
 	interval := cfg.ReloadInterval
-	if interval <= 0 {
-		interval = 10 * time.Second
+	if interval == 0 {
+		interval = DefaultConfig().ReloadInterval
 	}
 	if len(e.files) > 0 {
-		e.wg.Go(func() {
-			t := time.NewTicker(interval)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					e.Reload()
-				}
-			}
-		})
+		e.run.Add("reload", component.Every(interval, func(context.Context) { _ = e.Reload() }))
+	}
+	if cfg.VCenter.URL != "" {
+		vc, err := vcenter.New(cfg.VCenter, vcenter.Dependencies{Logger: e.log, Update: func(es []inventory.Entry, at time.Time) {
+			e.inv.Update("vcenter", es, at)
+			e.rebuildCombined()
+		}})
+		if err != nil {
+			return nil, err
+		}
+		e.run.Add("vcenter", vc)
+	}
+	if len(cfg.SNMP.Exporters) > 0 {
+		p, err := snmp.New(cfg.SNMP, snmp.Dependencies{Logger: e.log, Update: func(exp netip.Addr, sysName string, ifs []flow.Interface) {
+			e.ifs.setSNMP(exp, sysName, ifs)
+		}})
+		if err != nil {
+			return nil, err
+		}
+		e.run.Add("snmp", p)
 	}
 	return e, nil
 }
+
+// Start starts reloading files and polling.
+func (e *Enricher) Start() error { return e.run.Start() }
+
+// Stop stops reloading and polling; safe without Start.
+func (e *Enricher) Stop() error { return e.run.Stop() }
 
 // rebuildCombined builds the combined table of the current networks and
 // inventory. Holding combMu while reading both and storing the result
@@ -234,15 +234,6 @@ func (e *Enricher) report(w *watched, err error) {
 		e.log.Error("enrichment source not loaded; keeping the previous version", "source", w.name, "err", err)
 		w.lastE = err.Error()
 	}
-}
-
-// Close stops the reload and polling loops.
-func (e *Enricher) Close() error {
-	if e.cancel != nil {
-		e.cancel()
-	}
-	e.wg.Wait()
-	return nil
 }
 
 // LearnInterfaces records interface names exporters sent (options data,

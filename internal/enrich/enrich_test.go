@@ -68,12 +68,11 @@ func TestEnrichAllFileSources(t *testing.T) {
 		Networks:  nets,
 		Inventory: inv,
 		Exporters: []ExporterConfig{{Addr: "192.0.2.1", Name: "edge-fw", Interfaces: map[uint32]string{3: "outside"}}},
-		Logger:    quiet,
-	})
+	}, Dependencies{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	defer e.Stop()
 	e.LearnInterfaces([]flow.Interface{
 		{ExporterAddr: flow.MustParseAddr("192.0.2.1"), Index: 3, Name: "ge-0/0/3"}, // config wins
 		{ExporterAddr: flow.MustParseAddr("192.0.2.1"), Index: 7, Name: "ge-0/0/7"},
@@ -133,12 +132,12 @@ func TestEnrichDoesNotAllocate(t *testing.T) {
 	writeFile(t, nets, "prefix,name,site\n10.0.0.0/8,corp,paris\n")
 	e, err := New(Config{
 		GeoIP:    GeoIPConfig{Country: filepath.Join(mmdbDir, "GeoLite2-Country-Test.mmdb"), ASN: filepath.Join(mmdbDir, "GeoLite2-ASN-Test.mmdb")},
-		Networks: nets, Logger: quiet,
-	})
+		Networks: nets,
+	}, Dependencies{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	defer e.Stop()
 	var b flow.Batch
 	for range 64 {
 		b.Append(flowOf("10.1.0.5", "81.2.69.142", 6, 51000, 443, time.Now()))
@@ -158,11 +157,14 @@ func TestReloadWhileEnriching(t *testing.T) {
 	inv := filepath.Join(dir, "inventory.json")
 	writeFile(t, nets, "prefix,name,site\n10.0.0.0/8,net-v0,site-v0\n")
 	writeFile(t, inv, `[{"addr":"10.0.0.5","name":"vm-v0"}]`)
-	e, err := New(Config{Networks: nets, Inventory: inv, ReloadInterval: 5 * time.Millisecond, Logger: quiet})
+	e, err := New(Config{Networks: nets, Inventory: inv, ReloadInterval: 5 * time.Millisecond}, Dependencies{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop()
 
 	const versions = 5
 	var stop atomic.Bool
@@ -239,11 +241,11 @@ func TestBadInputKeepsPreviousVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, country, string(good))
-	e, err := New(Config{GeoIP: GeoIPConfig{Country: country}, Networks: nets, Logger: quiet})
+	e, err := New(Config{GeoIP: GeoIPConfig{Country: country}, Networks: nets}, Dependencies{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	defer e.Stop()
 
 	writeFile(t, nets, netsYAML+"  - prefix: 10.300.0.0/16\n    name: broken\n")
 	writeFile(t, country, "this is not a MaxMind database")
@@ -284,7 +286,7 @@ func TestBadInputKeepsPreviousVersion(t *testing.T) {
 	writeFile(t, nets, "prefix,name\nnope,x\n")
 	csvNets := filepath.Join(dir, "n.csv")
 	writeFile(t, csvNets, "prefix,name\n10.0.0.0/8,a\nnope,x\n")
-	if _, err := New(Config{Networks: csvNets, Logger: quiet}); err == nil || !strings.Contains(err.Error(), csvNets+":3:") {
+	if _, err := New(Config{Networks: csvNets}, Dependencies{Logger: quiet}); err == nil || !strings.Contains(err.Error(), csvNets+":3:") {
 		t.Errorf("New with a bad file: %v", err)
 	}
 }
@@ -295,11 +297,11 @@ func TestGeoHotReload(t *testing.T) {
 	asn, _ := os.ReadFile(filepath.Join(mmdbDir, "GeoLite2-ASN-Test.mmdb"))
 	cty, _ := os.ReadFile(filepath.Join(mmdbDir, "GeoLite2-City-Test.mmdb"))
 	writeFile(t, db, string(asn))
-	e, err := New(Config{GeoIP: GeoIPConfig{Country: db, ASN: db}, Logger: quiet})
+	e, err := New(Config{GeoIP: GeoIPConfig{Country: db, ASN: db}}, Dependencies{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	defer e.Stop()
 	var b flow.Batch
 	b.Append(flowOf("1.128.0.1", "2.125.160.216", 6, 51000, 443, time.Now()))
 	e.Enrich(&b)
@@ -315,5 +317,49 @@ func TestGeoHotReload(t *testing.T) {
 	e.Enrich(&b)
 	if b.DstCountry[0] != "GB" || b.SrcASName[0] != "" {
 		t.Errorf("after: %q %q", b.SrcASName[0], b.DstCountry[0])
+	}
+}
+
+func TestDefaultConfigValidates(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.SNMP.Version = "1"
+	cfg.Exporters = []ExporterConfig{{Addr: "edge-fw"}}
+	err := cfg.Validate()
+	for _, want := range []string{`snmp.version: "1"`, `exporters[0].addr: "edge-fw"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}
+
+// TestPublisher: the tables are on disk once Start returns, and Stop
+// writes what enrichment learnt meanwhile.
+func TestPublisher(t *testing.T) {
+	dir := t.TempDir()
+	nets := filepath.Join(dir, "networks.csv")
+	writeFile(t, nets, "prefix,name,site\n10.0.0.0/8,corp,paris\n")
+	e, err := New(Config{Networks: nets}, Dependencies{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "tables")
+	p := NewPublisher(e, out, quiet)
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "networks.csv"))
+	if err != nil || !strings.Contains(string(data), "10.0.0.0/8,corp,paris") {
+		t.Fatalf("networks.csv after Start: %q, %v", data, err)
+	}
+	e.LearnInterfaces([]flow.Interface{{ExporterAddr: flow.MustParseAddr("192.0.2.1"), Index: 7, Name: "ge-0/0/7"}})
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	data, _ = os.ReadFile(filepath.Join(out, "interfaces.csv"))
+	if !strings.Contains(string(data), "192.0.2.1,,7,ge-0/0/7") {
+		t.Errorf("interfaces.csv after Stop: %q", data)
 	}
 }

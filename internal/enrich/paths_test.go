@@ -154,7 +154,7 @@ func TestEnrichPathsAgree(t *testing.T) {
 		Exporters: d.exporters,
 	}
 	e := newBenchEnricher(t, cfg)
-	defer e.Close()
+	defer e.Stop()
 	for _, dist := range []string{"uniform", "zipf"} {
 		batches := d.flows(dist)
 		for bi := range batches {
@@ -262,7 +262,7 @@ func BenchmarkEnrichPaths(b *testing.B) {
 					benchEnrich(b, batches, enrich)
 				})
 			}
-			e.Close()
+			e.Stop()
 		}
 	}
 }

@@ -52,12 +52,14 @@ func TestVCenterRename(t *testing.T) {
 	pass, _ := s.URL.User.Password()
 	e, err := New(Config{
 		VCenter: vcenter.Config{URL: s.URL.Scheme + "://" + s.URL.Host + "/sdk", User: s.URL.User.Username(), Password: pass, Interval: 20 * time.Millisecond},
-		Logger:  quiet,
-	})
+	}, Dependencies{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop()
 
 	waitName := func(name string) {
 		t.Helper()

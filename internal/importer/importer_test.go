@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/flowlake/flowlake/internal/flow"
-	"github.com/flowlake/flowlake/internal/jsonlines"
+	"github.com/flowlake/flowlake/internal/output/jsonl"
 )
 
 const cloud = "../../testdata/cloud"
@@ -315,7 +315,7 @@ func TestFollow(t *testing.T) {
 
 func TestJSONLines(t *testing.T) {
 	var out bytes.Buffer
-	j := jsonlines.New(&out)
+	j := jsonl.NewEncoder(&out)
 	r, err := New(Options{Writer: j, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
@@ -352,5 +352,18 @@ func TestProgressAndSummary(t *testing.T) {
 	r.Summary(0).Write(&js, true)
 	if js.String() != `{"files":1,"files_already_imported":0,"records":1234,"duplicates_not_written":0,"skipped":2,"errors":0,"seconds":0}`+"\n" {
 		t.Errorf("summary %s", js.String())
+	}
+}
+
+func TestWatchConfig(t *testing.T) {
+	c := WatchConfig{Dir: "/tmp/logs"}.WithDefaults(3)
+	if err := c.Validate(); err != nil || c.Name != "3" || c.Interval != defaultWatchInterval {
+		t.Errorf("defaults: %+v, %v", c, err)
+	}
+	err := WatchConfig{Format: "aws"}.Validate()
+	for _, want := range []string{"dir: is required", `format: "aws"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
 	}
 }

@@ -69,9 +69,9 @@ const (
 // the element. Numeric, address and MAC columns are supported; string
 // columns are too, at the cost of one allocation per flow.
 type FieldMapping struct {
-	Enterprise uint32
-	ID         uint16
-	Column     string
+	Enterprise uint32 `yaml:"enterprise"`
+	ID         uint16 `yaml:"id"`
+	Column     string `yaml:"column"`
 }
 
 // Config tunes a Decoder; the zero value is usable.

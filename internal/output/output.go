@@ -18,6 +18,8 @@ type Output interface {
 	// Send hands over one batch. It runs on the collector's path, so it
 	// must never block on the destination: it copies or encodes what it
 	// needs into its own queue or spool, or drops and counts. b is only
-	// valid during the call.
+	// valid during the call. Send may be called from several goroutines
+	// at once (the collector and the importers share the pipeline); Queue
+	// does all of this for a driver.
 	Send(b *flow.Batch)
 }

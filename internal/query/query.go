@@ -1,6 +1,7 @@
 // Package query runs KQL queries: it resolves the time window, compiles the
-// query to SQL for the engine's dialect and executes it, for the CLI and the
-// HTTP API alike, so both behave the same.
+// query to SQL for the store's dialect and runs it on the store (any
+// store.Reader), for the CLI and the HTTP API alike, so both behave the
+// same.
 package query
 
 import (
@@ -11,36 +12,55 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/flowlake/flowlake/internal/archive"
-	"github.com/flowlake/flowlake/internal/engine"
-	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/kql"
+	"github.com/flowlake/flowlake/internal/store"
 	"github.com/flowlake/flowlake/internal/timewindow"
 )
 
-// Config configures a Service.
+// Config bounds queries (YAML section query: those of the HTTP API; the
+// CLI sets its own from flags).
 type Config struct {
-	Engine *engine.Engine
-	// Tables adds tables to the KQL catalog (enrichment tables).
-	Tables map[string]kql.Table
+	// Timeout interrupts a query after this long (0: never).
+	Timeout time.Duration `yaml:"timeout"`
 	// MaxRows bounds the rows of any result (0: unbounded); a request may
 	// ask for fewer, not more.
-	MaxRows int
+	MaxRows int `yaml:"max_rows"`
+}
+
+// DefaultConfig is what the HTTP API allows one query.
+func DefaultConfig() Config { return Config{Timeout: 60 * time.Second, MaxRows: 100000} }
+
+// Validate checks the bounds.
+func (c Config) Validate() error {
+	if c.Timeout < 0 {
+		return errors.New("timeout: must not be negative (0: none)")
+	}
+	if c.MaxRows < 0 {
+		return errors.New("max_rows: must not be negative (0: no limit)")
+	}
+	return nil
+}
+
+// Dependencies are what a Service needs besides its Config.
+type Dependencies struct {
+	// Store runs the compiled queries.
+	Store store.Reader
 	// Now is the clock (tests fix it); nil is time.Now.
 	Now func() time.Time
 }
 
 // Service runs queries.
 type Service struct {
-	cfg Config
+	cfg  Config
+	deps Dependencies
 }
 
-// New returns a Service.
-func New(cfg Config) *Service {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+// New returns a Service running queries on deps.Store.
+func New(cfg Config, deps Dependencies) *Service {
+	if deps.Now == nil {
+		deps.Now = time.Now
 	}
-	return &Service{cfg: cfg}
+	return &Service{cfg: cfg, deps: deps}
 }
 
 // Request is one query with its time window.
@@ -64,14 +84,14 @@ type Column struct {
 
 // Response is a query's result.
 type Response struct {
-	Columns   []Column             `json:"columns"`
-	Rows      [][]any              `json:"rows"`
-	Render    *Render              `json:"render,omitempty"`
-	Truncated bool                 `json:"truncated"`
-	SQL       string               `json:"sql,omitempty"`
-	Window    *WindowJSON          `json:"window,omitempty"`
-	Timing    Timing               `json:"timing"`
-	Skipped   []engine.SkippedFile `json:"skipped_files,omitempty"`
+	Columns   []Column        `json:"columns"`
+	Rows      [][]any         `json:"rows"`
+	Render    *Render         `json:"render,omitempty"`
+	Truncated bool            `json:"truncated"`
+	SQL       string          `json:"sql,omitempty"`
+	Window    *WindowJSON     `json:"window,omitempty"`
+	Timing    Timing          `json:"timing"`
+	Skipped   []store.Skipped `json:"skipped_files,omitempty"`
 }
 
 // Render is the chart the query asked for with its render operator; the
@@ -115,7 +135,7 @@ func (e *Error) Unwrap() error { return e.err }
 
 // Compile resolves the window and compiles req without running it.
 func (s *Service) Compile(req Request) (*kql.Compiled, timewindow.Window, error) {
-	w, err := timewindow.Parse(req.Since, req.Until, s.cfg.Now())
+	w, err := timewindow.Parse(req.Since, req.Until, s.deps.Now())
 	if err != nil {
 		return nil, w, &Error{Kind: "window", Message: err.Error(), err: err}
 	}
@@ -123,7 +143,8 @@ func (s *Service) Compile(req Request) (*kql.Compiled, timewindow.Window, error)
 	if limit > 0 {
 		limit++ // one more row tells that the result was truncated
 	}
-	c, err := kql.Compile(req.Query, kql.Options{From: w.From, To: w.To, MaxRows: limit, Now: s.cfg.Now(), Tables: s.cfg.Tables})
+	c, err := kql.Compile(req.Query, kql.Options{From: w.From, To: w.To, MaxRows: limit, Now: s.deps.Now(),
+		Dialect: s.deps.Store.Dialect(), Tables: s.deps.Store.Tables()})
 	if err != nil {
 		qe := &Error{Kind: "syntax", Message: err.Error(), err: err}
 		var ke *kql.Error
@@ -172,51 +193,27 @@ func (s *Service) Run(ctx context.Context, req Request) (*Response, error) {
 		return resp, nil
 	}
 	t1 := time.Now()
-	res, err := s.cfg.Engine.QueryFiltered(ctx, c.SQL, filter(c.Bounds, w.From, w.To))
+	if s.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.Timeout)
+		defer cancel()
+	}
+	rows := [][]any{}
+	res, err := s.deps.Store.Query(ctx, store.Query{SQL: c.SQL, From: w.From, To: w.To, Bounds: c.Bounds}, func(_ []store.Column, row []any) error {
+		rows = append(rows, row)
+		return nil
+	})
 	if err != nil {
 		return nil, &Error{Kind: "execution", Message: err.Error(), err: err}
 	}
 	resp.Timing.ExecuteMs = ms(time.Since(t1))
 	resp.Timing.Files = res.Files
-	resp.Truncated = res.Truncated
 	resp.Skipped = res.Skipped
-	if n := s.maxRows(req); n > 0 && len(res.Rows) > n {
-		res.Rows, resp.Truncated = res.Rows[:n], true
+	if n := s.maxRows(req); n > 0 && len(rows) > n {
+		rows, resp.Truncated = rows[:n], true
 	}
-	resp.Rows = make([][]any, len(res.Rows))
-	for i, r := range res.Rows {
-		out := make([]any, len(r))
-		for j, v := range r {
-			out[j] = engine.JSONValue(v)
-		}
-		resp.Rows[i] = out
-	}
+	resp.Rows = rows
 	return resp, nil
-}
-
-// filter turns the compiled query's bounds into the archive filter that
-// chooses the lake files the query reads: a needle query on one address
-// pair and one day reads the few files of that day and that pair's bucket.
-func filter(b kql.Bounds, from, to time.Time) archive.Filter {
-	f := archive.Filter{From: from, To: to}
-	addrs := func(l [][16]byte) []flow.Addr {
-		if l == nil {
-			return nil
-		}
-		out := make([]flow.Addr, len(l))
-		for i, a := range l {
-			out[i] = flow.Addr(a)
-		}
-		return out
-	}
-	f.SrcAddrs, f.DstAddrs = addrs(b.SrcAddrs), addrs(b.DstAddrs)
-	for name, t := range b.Times {
-		if f.Times == nil {
-			f.Times = map[string]archive.Span{}
-		}
-		f.Times[name] = archive.Span{Min: t.Min, Max: t.Max}
-	}
-	return f
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

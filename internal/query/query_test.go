@@ -14,16 +14,33 @@ import (
 	"time"
 
 	"github.com/flowlake/flowlake/internal/archive"
-	"github.com/flowlake/flowlake/internal/engine"
 	"github.com/flowlake/flowlake/internal/enrich"
 	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/kql"
+	"github.com/flowlake/flowlake/internal/store"
+	"github.com/flowlake/flowlake/internal/store/lake"
 )
 
-// lake writes flows into a real archive and opens the engine over it.
-func lake(t *testing.T, rows []flow.Record) *engine.Engine {
+// reader opens the lake store's reader over dataDir.
+func reader(t *testing.T, dataDir string) store.Reader {
+	t.Helper()
+	r, err := lake.NewReader(lake.ReaderConfig{}, lake.Dependencies{DataDir: dataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Stop() })
+	return r
+}
+
+// lakeOf writes flows into a real archive and opens the lake's reader
+// over it.
+func lakeOf(t *testing.T, rows []flow.Record) store.Reader {
 	t.Helper()
 	dir := t.TempDir()
-	a, err := archive.Open(dir, archive.Config{GraceDelete: -1})
+	a, err := archive.Open(dir, archive.Config{GraceDelete: -1}, archive.Dependencies{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,12 +54,7 @@ func lake(t *testing.T, rows []flow.Record) *engine.Engine {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	e, err := engine.Open(engine.Config{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
+	return reader(t, dir)
 }
 
 func rec(src, dst string, dport uint16, bytes uint64, at time.Time) flow.Record {
@@ -62,7 +74,7 @@ func TestHTTPQuery(t *testing.T) {
 		rec("10.1.1.9", "136.144.58.113", 80, 70, yesterday),
 		rec("10.1.1.8", "136.144.58.113", 443, 9, now.Add(-time.Minute)), // today: outside "yesterday"
 	}
-	svc := New(Config{Engine: lake(t, rows), MaxRows: 100, Now: func() time.Time { return now }})
+	svc := New(Config{MaxRows: 100}, Dependencies{Store: lakeOf(t, rows), Now: func() time.Time { return now }})
 	srv := httptest.NewServer(svc.Handler())
 	defer srv.Close()
 
@@ -120,7 +132,7 @@ func TestEnrichmentTables(t *testing.T) {
 		rec("10.1.1.9", "136.144.58.113", 443, 70, now.Add(-time.Hour)),
 	}
 	dir := t.TempDir()
-	a, err := archive.Open(dir, archive.Config{GraceDelete: -1})
+	a, err := archive.Open(dir, archive.Config{GraceDelete: -1}, archive.Dependencies{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,21 +148,15 @@ func TestEnrichmentTables(t *testing.T) {
 	nets := filepath.Join(src, "networks.csv")
 	os.WriteFile(inv, []byte("addr,name,host\n10.1.1.8,web-01,esx-3\n"), 0o644)
 	os.WriteFile(nets, []byte("prefix,name,site\n10.1.1.0/24,dmz,paris\n"), 0o644)
-	e, err := enrich.New(enrich.Config{Inventory: inv, Networks: nets})
+	e, err := enrich.New(enrich.Config{Inventory: inv, Networks: nets}, enrich.Dependencies{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
-	if err := e.WriteTables(TablesDir(dir)); err != nil {
+	defer e.Stop()
+	if err := e.WriteTables(lake.TablesDir(dir)); err != nil {
 		t.Fatal(err)
 	}
-	files, tables := EnrichmentTables(dir)
-	eng, err := engine.Open(engine.Config{DataDir: dir, Tables: files})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	svc := New(Config{Engine: eng, Tables: tables, Now: func() time.Time { return now }})
+	svc := New(Config{}, Dependencies{Store: reader(t, dir), Now: func() time.Time { return now }})
 	resp, err := svc.Run(context.Background(), Request{Query: `flows
 		| extend a = tostring(src_addr)
 		| join kind=inner (inventory_history) on $left.a == $right.addr
@@ -174,7 +180,7 @@ func TestEnrichmentTables(t *testing.T) {
 // day, and answers exactly as the same query over every file does.
 func TestNeedleReadsFewFiles(t *testing.T) {
 	dir := t.TempDir()
-	a, err := archive.Open(dir, archive.Config{GraceDelete: -1, Buckets: 8, BucketRows: 50, FlushRows: 1 << 20})
+	a, err := archive.Open(dir, archive.Config{GraceDelete: -1, Buckets: 8, BucketRows: 50, FlushRows: 1 << 20}, archive.Dependencies{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,20 +208,10 @@ func TestNeedleReadsFewFiles(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	open := func(files func(archive.Filter) ([]archive.FileInfo, error)) *Service {
-		e, err := engine.Open(engine.Config{DataDir: dir, Files: files})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { e.Close() })
-		return New(Config{Engine: e})
-	}
-	list := archive.Lister(dir)
-	pruned := open(list)
-	// The same catalog, told only the time window.
-	full := open(func(f archive.Filter) ([]archive.FileInfo, error) {
-		return list(archive.Filter{From: f.From, To: f.To})
-	})
+	r := reader(t, dir)
+	pruned := New(Config{}, Dependencies{Store: r})
+	// The same store, told only the time window.
+	full := New(Config{}, Dependencies{Store: windowOnly{r}})
 	var fewer bool
 	for i, src := range hosts[:10] {
 		day := day0.Add(time.Duration(i%4) * 24 * time.Hour)
@@ -243,5 +239,20 @@ func TestNeedleReadsFewFiles(t *testing.T) {
 	}
 	if !fewer {
 		t.Fatal("no needle query read at most a quarter of the files")
+	}
+}
+
+// windowOnly is a store.Reader that drops each query's bounds: it reads
+// every file of the window.
+type windowOnly struct{ store.Reader }
+
+func (w windowOnly) Query(ctx context.Context, q store.Query, row store.RowFunc) (*store.Result, error) {
+	q.Bounds = kql.Bounds{}
+	return w.Reader.Query(ctx, q, row)
+}
+
+func TestDefaultConfigValidates(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
 	}
 }

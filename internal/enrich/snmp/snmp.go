@@ -4,6 +4,7 @@ package snmp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/gosnmp/gosnmp"
 
+	"github.com/flowlake/flowlake/internal/component"
 	"github.com/flowlake/flowlake/internal/flow"
 )
 
@@ -31,9 +33,9 @@ type Config struct {
 	AuthPass  string `yaml:"auth_pass"`
 	PrivProto string `yaml:"priv_proto"` // DES, AES, AES192, AES256
 	PrivPass  string `yaml:"priv_pass"`
-	// Interval between polls of one exporter (default 5m).
+	// Interval between polls of one exporter (0: the default, 5m).
 	Interval time.Duration `yaml:"interval"`
-	// Timeout of one request (default 2s).
+	// Timeout of one request (0: the default, 2s).
 	Timeout time.Duration `yaml:"timeout"`
 }
 
@@ -53,39 +55,78 @@ type Target struct {
 	Port uint16
 }
 
-// Poller polls a fixed set of exporters.
-type Poller struct {
-	cfg     Config
-	targets []Target
+// DefaultConfig is SNMP v2c with community public, each exporter polled
+// every five minutes, 2 s a request.
+func DefaultConfig() Config {
+	return Config{Version: "2c", Community: "public", Interval: 5 * time.Minute, Timeout: 2 * time.Second}
 }
 
-// NewPoller checks cfg.
-func NewPoller(cfg Config) (*Poller, error) {
-	if cfg.Interval <= 0 {
-		cfg.Interval = 5 * time.Minute
+// Validate checks the version, its credentials and the exporters.
+func (c Config) Validate() error {
+	if c.Interval < 0 || c.Timeout < 0 {
+		return errors.New("interval and timeout: must not be negative")
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 2 * time.Second
-	}
-	switch cfg.Version {
+	switch c.Version {
 	case "", "2c", "v2c":
-		if cfg.Community == "" {
-			cfg.Community = "public"
-		}
 	case "3", "v3":
-		if cfg.User == "" {
-			return nil, fmt.Errorf("snmp: version 3 needs a user")
+		if c.User == "" {
+			return errors.New("user: version 3 needs a user")
 		}
-		if _, err := authProto(cfg.AuthProto); err != nil {
-			return nil, err
+		if _, err := authProto(c.AuthProto); err != nil {
+			return fmt.Errorf("auth_proto: %w", err)
 		}
-		if _, err := privProto(cfg.PrivProto); err != nil {
-			return nil, err
+		if _, err := privProto(c.PrivProto); err != nil {
+			return fmt.Errorf("priv_proto: %w", err)
 		}
 	default:
-		return nil, fmt.Errorf("snmp: unsupported version %q (want 2c or 3)", cfg.Version)
+		return fmt.Errorf("version: %q: want 2c or 3", c.Version)
 	}
-	p := &Poller{cfg: cfg}
+	for i, s := range c.Exporters {
+		if _, err := parseTarget(s); err != nil {
+			return fmt.Errorf("exporters[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Update receives the result of polling one exporter.
+type Update func(exporter netip.Addr, sysName string, ifs []flow.Interface)
+
+// Dependencies are what a running Poller needs besides its Config.
+type Dependencies struct {
+	// Update receives each exporter's names as they are polled.
+	Update Update
+	Logger *slog.Logger
+}
+
+// Poller polls a fixed set of exporters. It is a component: from Start
+// until Stop it polls every exporter now and then every Interval.
+type Poller struct {
+	cfg     Config
+	deps    Dependencies
+	targets []Target
+	loop    *component.Loop
+}
+
+// New checks cfg; polling starts with Start (Poll works at once).
+func New(cfg Config, deps Dependencies) (*Poller, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("snmp: %w", err)
+	}
+	def := DefaultConfig()
+	if cfg.Interval == 0 {
+		cfg.Interval = def.Interval
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = def.Timeout
+	}
+	if cfg.Community == "" && cfg.Version != "3" && cfg.Version != "v3" {
+		cfg.Community = def.Community
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	p := &Poller{cfg: cfg, deps: deps}
 	for _, s := range cfg.Exporters {
 		t, err := parseTarget(s)
 		if err != nil {
@@ -93,6 +134,7 @@ func NewPoller(cfg Config) (*Poller, error) {
 		}
 		p.targets = append(p.targets, t)
 	}
+	p.loop = component.NewLoop(p.run)
 	return p, nil
 }
 
@@ -154,27 +196,38 @@ func privProto(s string) (gosnmp.SnmpV3PrivProtocol, error) {
 // Targets returns the agents the poller polls.
 func (p *Poller) Targets() []Target { return p.targets }
 
-// Update receives the result of polling one exporter.
-type Update func(exporter netip.Addr, sysName string, ifs []flow.Interface)
+// Start starts polling.
+func (p *Poller) Start() error {
+	if p.deps.Update == nil {
+		return errors.New("snmp: no Update to hand names to")
+	}
+	return p.loop.Start()
+}
 
-// Run polls every exporter now and then every Interval until ctx ends.
+// Stop stops polling.
+func (p *Poller) Stop() error { return p.loop.Stop() }
+
+// run polls every exporter now and then every Interval until ctx ends.
 // Failures are logged and retried at the next interval; the last good
 // result stays in use.
-func (p *Poller) Run(ctx context.Context, update Update, log *slog.Logger) {
+func (p *Poller) run(ctx context.Context) error {
 	t := time.NewTicker(p.cfg.Interval)
 	defer t.Stop()
 	for {
 		for _, tg := range p.targets {
 			sys, ifs, err := p.Poll(ctx, tg)
 			if err != nil {
-				log.Warn("snmp poll failed", "exporter", tg.Addr, "err", err)
+				if ctx.Err() != nil {
+					return nil
+				}
+				p.deps.Logger.Warn("snmp poll failed", "exporter", tg.Addr, "err", err)
 				continue
 			}
-			update(tg.Addr, sys, ifs)
+			p.deps.Update(tg.Addr, sys, ifs)
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
 	}

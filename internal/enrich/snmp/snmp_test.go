@@ -76,7 +76,7 @@ func TestPollRealSnmpd(t *testing.T) {
 			PrivProto: "AES", PrivPass: "flowprivpass", Timeout: 500 * time.Millisecond},
 	} {
 		t.Run("v"+map[string]string{"": "2c", "3": "3"}[cfg.Version], func(t *testing.T) {
-			p, err := NewPoller(cfg)
+			p, err := New(cfg, Dependencies{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -124,8 +124,8 @@ func TestPollRealSnmpd(t *testing.T) {
 		})
 	}
 	// Wrong credentials fail with an error, not a hang or a panic.
-	p, _ := NewPoller(Config{Exporters: []string{target}, Version: "3", User: "flowuser", AuthProto: "SHA", AuthPass: "wrongpassword",
-		PrivProto: "AES", PrivPass: "flowprivpass", Timeout: 300 * time.Millisecond})
+	p, _ := New(Config{Exporters: []string{target}, Version: "3", User: "flowuser", AuthProto: "SHA", AuthPass: "wrongpassword",
+		PrivProto: "AES", PrivPass: "flowprivpass", Timeout: 300 * time.Millisecond}, Dependencies{})
 	if _, _, err := p.Poll(context.Background(), p.Targets()[0]); err == nil {
 		t.Error("poll with a wrong password succeeded")
 	}
@@ -139,8 +139,14 @@ func TestConfigErrors(t *testing.T) {
 		{Exporters: []string{"nonsense"}},
 		{Exporters: []string{"127.0.0.1:99999"}},
 	} {
-		if _, err := NewPoller(c); err == nil {
-			t.Errorf("NewPoller(%+v) accepted", c)
+		if _, err := New(c, Dependencies{}); err == nil {
+			t.Errorf("New(%+v) accepted", c)
 		}
+	}
+}
+
+func TestDefaultConfigValidates(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
 	}
 }

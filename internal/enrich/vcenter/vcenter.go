@@ -4,6 +4,7 @@ package vcenter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -16,6 +17,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/flowlake/flowlake/internal/component"
 	"github.com/flowlake/flowlake/internal/enrich/inventory"
 )
 
@@ -27,18 +29,48 @@ type Config struct {
 	// Insecure skips TLS certificate verification (lab vCenters with
 	// self-signed certificates).
 	Insecure bool `yaml:"insecure"`
-	// Interval between polls (default 5m).
+	// Interval between polls (0: the default, 5m).
 	Interval time.Duration `yaml:"interval"`
 }
 
-// Poller reads the VM inventory of one vCenter.
-type Poller struct {
-	cfg Config
-	u   *url.URL
+// DefaultConfig polls every five minutes once a URL is set.
+func DefaultConfig() Config { return Config{Interval: 5 * time.Minute} }
+
+// Validate checks the URL (when set) and the interval.
+func (c Config) Validate() error {
+	if c.Interval < 0 {
+		return errors.New("interval: must not be negative")
+	}
+	if c.URL == "" {
+		return nil
+	}
+	if u, err := url.Parse(c.URL); err != nil || u.Host == "" {
+		return fmt.Errorf("url: %q: want https://host/sdk", c.URL)
+	}
+	return nil
 }
 
-// NewPoller checks cfg.
-func NewPoller(cfg Config) (*Poller, error) {
+// Dependencies are what a running Poller needs besides its Config.
+type Dependencies struct {
+	// Update receives each complete inventory with the time it was read.
+	Update func([]inventory.Entry, time.Time)
+	Logger *slog.Logger
+}
+
+// Poller reads the VM inventory of one vCenter. It is a component: from
+// Start until Stop it polls now and then every Interval.
+type Poller struct {
+	cfg  Config
+	deps Dependencies
+	u    *url.URL
+	loop *component.Loop
+}
+
+// New checks cfg; polling starts with Start (Poll works at once).
+func New(cfg Config, deps Dependencies) (*Poller, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("vcenter: %w", err)
+	}
 	u, err := url.Parse(cfg.URL)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("vcenter: bad url %q: %v", cfg.URL, err)
@@ -49,31 +81,46 @@ func NewPoller(cfg Config) (*Poller, error) {
 	if cfg.User != "" {
 		u.User = url.UserPassword(cfg.User, cfg.Password)
 	}
-	if cfg.Interval <= 0 {
-		cfg.Interval = 5 * time.Minute
+	if cfg.Interval == 0 {
+		cfg.Interval = DefaultConfig().Interval
 	}
-	return &Poller{cfg: cfg, u: u}, nil
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	p := &Poller{cfg: cfg, deps: deps, u: u}
+	p.loop = component.NewLoop(p.run)
+	return p, nil
 }
 
-// Run polls now and then every Interval until ctx ends, handing each
-// complete inventory to update with the time it was read. A failed poll is
+// Start starts polling.
+func (p *Poller) Start() error {
+	if p.deps.Update == nil {
+		return errors.New("vcenter: no Update to hand inventories to")
+	}
+	return p.loop.Start()
+}
+
+// Stop stops polling, interrupting a poll in progress.
+func (p *Poller) Stop() error { return p.loop.Stop() }
+
+// run polls now and then every Interval until ctx ends. A failed poll is
 // logged and leaves the previous inventory in place.
-func (p *Poller) Run(ctx context.Context, update func([]inventory.Entry, time.Time), log *slog.Logger) {
+func (p *Poller) run(ctx context.Context) error {
 	t := time.NewTicker(p.cfg.Interval)
 	defer t.Stop()
 	for {
 		es, err := p.Poll(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return
+				return nil
 			}
-			log.Warn("vcenter poll failed", "url", p.u.Redacted(), "err", err)
+			p.deps.Logger.Warn("vcenter poll failed", "url", p.u.Redacted(), "err", err)
 		} else {
-			update(es, time.Now())
+			p.deps.Update(es, time.Now())
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
 	}

@@ -57,7 +57,7 @@ func TestPollSimulator(t *testing.T) {
 	setGuestIP(t, c, "DC0_H0_VM0", "10.20.0.6")
 
 	pass, _ := s.URL.User.Password()
-	p, err := NewPoller(Config{URL: s.URL.Scheme + "://" + s.URL.Host + "/sdk", User: s.URL.User.Username(), Password: pass, Insecure: true})
+	p, err := New(Config{URL: s.URL.Scheme + "://" + s.URL.Host + "/sdk", User: s.URL.User.Username(), Password: pass, Insecure: true}, Dependencies{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,11 +78,17 @@ func TestPollSimulator(t *testing.T) {
 	}
 
 	// A vCenter that is not there is an error, not a hang or empty success.
-	bad, _ := NewPoller(Config{URL: "http://127.0.0.1:1/sdk", User: "u", Password: "p"})
+	bad, _ := New(Config{URL: "http://127.0.0.1:1/sdk", User: "u", Password: "p"}, Dependencies{})
 	if _, err := bad.Poll(ctx); err == nil {
 		t.Error("poll of a closed port succeeded")
 	}
-	if _, err := NewPoller(Config{URL: "::bad"}); err == nil {
+	if _, err := New(Config{URL: "::bad"}, Dependencies{}); err == nil {
 		t.Error("bad url accepted")
+	}
+}
+
+func TestDefaultConfigValidates(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
 	}
 }

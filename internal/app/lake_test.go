@@ -1,4 +1,4 @@
-package serve
+package app
 
 import (
 	"context"
@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowlake/flowlake/internal/archive"
 	"github.com/flowlake/flowlake/internal/config"
-	"github.com/flowlake/flowlake/internal/engine"
 	"github.com/flowlake/flowlake/internal/flow/schema"
+	"github.com/flowlake/flowlake/internal/importer"
 	"github.com/flowlake/flowlake/internal/pcapfile"
 	"github.com/flowlake/flowlake/internal/query"
+	"github.com/flowlake/flowlake/internal/store/lake"
 )
 
 // TestCollectImportQuery runs the whole embedded path: NetFlow collected on
@@ -34,7 +34,7 @@ func TestCollectImportQuery(t *testing.T) {
 		dataDir = c.DataDir
 		c.Archive.Enabled = true
 		c.Archive.FlushInterval = 200 * time.Millisecond
-		c.Imports = []config.Import{{Name: "aws", Format: "aws-vpc", Dir: logs, Interval: 100 * time.Millisecond}}
+		c.Imports = []importer.WatchConfig{{Name: "aws", Format: "aws-vpc", Dir: logs, Interval: 100 * time.Millisecond}}
 	})
 	dgrams, err := pcapfile.ReadFile("../../testdata/pcap/netflow5/" + firstFile(t, "../../testdata/pcap/netflow5"))
 	if err != nil {
@@ -63,12 +63,15 @@ func TestCollectImportQuery(t *testing.T) {
 		t.Fatalf("pipeline saw %v, want %d netflow5 and 2 aws_vpc", wantBySource, want)
 	}
 
-	eng, err := engine.Open(engine.Config{DataDir: dataDir, Files: archive.Lister(dataDir)})
+	r, err := lake.NewReader(lake.ReaderConfig{}, lake.Dependencies{DataDir: dataDir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer eng.Close()
-	qs := query.New(query.Config{Engine: eng})
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Stop()
+	qs := query.New(query.Config{}, query.Dependencies{Store: r})
 	resp, err := qs.Run(context.Background(), query.Request{
 		Query: `flows | summarize n = count(), b = sum(bytes) by source_type | order by source_type asc`})
 	if err != nil {

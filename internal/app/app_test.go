@@ -1,9 +1,8 @@
-package serve
+package app
 
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -24,11 +23,13 @@ import (
 
 	"github.com/flowlake/flowlake/internal/config"
 	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/output"
 	"github.com/flowlake/flowlake/internal/pcapfile"
 	"github.com/flowlake/flowlake/internal/testenv"
 )
 
-// memWriter totals what reaches the outputs.
+// memWriter totals what reaches the outputs. It is an output.Output whose
+// Send counts under a mutex: it never blocks, so nothing is dropped.
 type memWriter struct {
 	mu             sync.Mutex
 	flows          int
@@ -36,7 +37,11 @@ type memWriter struct {
 	bySource       map[uint8]int
 }
 
-func (m *memWriter) WriteBatch(b *flow.Batch) error {
+func (m *memWriter) Name() string { return "mem" }
+func (m *memWriter) Start() error { return nil }
+func (m *memWriter) Stop() error  { return nil }
+
+func (m *memWriter) Send(b *flow.Batch) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.bySource == nil {
@@ -48,7 +53,6 @@ func (m *memWriter) WriteBatch(b *flow.Batch) error {
 		m.packets += b.Packets[i]
 		m.bySource[b.SourceType[i]]++
 	}
-	return nil
 }
 
 func (m *memWriter) totals() (int, uint64, uint64) {
@@ -57,8 +61,8 @@ func (m *memWriter) totals() (int, uint64, uint64) {
 	return m.flows, m.bytes, m.packets
 }
 
-// start runs a Service on loopback ports chosen by the kernel.
-func start(t *testing.T, mutate func(*config.Config)) (*Service, *memWriter, func()) {
+// start runs an App on loopback ports chosen by the kernel.
+func start(t *testing.T, mutate func(*config.Config)) (*App, *memWriter, func()) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
@@ -76,28 +80,26 @@ func start(t *testing.T, mutate func(*config.Config)) (*Service, *memWriter, fun
 	}
 	reg := prometheus.NewRegistry()
 	mw := &memWriter{}
-	svc, err := New(cfg, Options{
+	svc, err := New(cfg, Dependencies{
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Registerer: reg, Gatherer: reg,
-		Writers: map[string]flow.Writer{"mem": mw},
+		Outputs: []output.Output{mw},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- svc.Run(ctx) }()
-	stop := func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
+	if err := svc.Start(); err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if ctx.Err() == nil {
-			stop()
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			if err := svc.Stop(); err != nil {
+				t.Errorf("stop: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	return svc, mw, stop
 }
 
@@ -326,7 +328,7 @@ func runPmacctd(t *testing.T, pmacctd, conf string) {
 	t.Fatalf("pmacctd: %v\n%s", err, out)
 }
 
-func scrape(t *testing.T, svc *Service) string {
+func scrape(t *testing.T, svc *App) string {
 	t.Helper()
 	resp, err := http.Get("http://" + svc.HTTP().Addr().String() + "/metrics")
 	if err != nil {
@@ -452,4 +454,108 @@ func firstFile(t *testing.T, dir string) string {
 	}
 	t.Fatalf("no pcap in %s", dir)
 	return ""
+}
+
+// gate is a writer that blocks until opened: a destination that stopped
+// answering.
+type gate struct {
+	open chan struct{}
+	mu   sync.Mutex
+	buf  bytes.Buffer
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	<-g.open
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.buf.Write(p)
+}
+
+// TestBlockedOutputDoesNotStallCollection: with the JSON lines output's
+// destination blocked, every flow still reaches the other outputs, the
+// blocked one drops what its queue cannot hold and counts it, and once the
+// destination answers it writes exactly the flows it did not drop.
+func TestBlockedOutputDoesNotStallCollection(t *testing.T) {
+	dgrams, err := pcapfile.ReadFile("../../testdata/pcap/ipfix/ipfixcol2-cesnet-probe-ipfix-68msgs-3979recs.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTP.Listen = ""
+	cfg.Collector.UDP = []string{"127.0.0.1:0"}
+	cfg.Collector.TCP = nil
+	cfg.Collector.SocketsPerPort = 1
+	cfg.Collector.ReceiveBuffer = 64 << 20
+	cfg.Collector.BatchRows = 40 // many batches: more than the queue holds
+	cfg.Collector.BatchDelay = 50 * time.Millisecond
+	cfg.Archive.Enabled = false
+	cfg.Output.JSONL = "-"
+	reg := prometheus.NewRegistry()
+	out := &gate{open: make(chan struct{})}
+	mw := &memWriter{}
+	svc, err := New(cfg, Dependencies{
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Registerer: reg, Gatherer: reg, Stdout: out,
+		Outputs: []output.Output{mw},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("udp", svc.Collector().UDPAddrs()[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dgrams {
+		c.Write(d.Payload)
+		time.Sleep(time.Millisecond)
+	}
+	c.Close()
+	waitFlows(mw, 3979)
+	waitStable(mw)
+	flows, _, _ := mw.totals()
+	if flows < 3979 {
+		t.Errorf("collection stalled behind a blocked output: %d of 3979 flows reached the other output", flows)
+	}
+	dropped := gathered(t, reg, "flowlake_output_dropped_flows_total", "jsonl")
+	if dropped == 0 {
+		t.Fatal("a blocked output dropped nothing: the test proves nothing")
+	}
+	close(out.open)
+	if err := svc.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Count(out.buf.Bytes(), []byte("\n"))
+	if lines+int(dropped) != flows {
+		t.Errorf("jsonl wrote %d flows and dropped %v; %d were collected", lines, dropped, flows)
+	}
+	if sent := gathered(t, reg, "flowlake_output_sent_flows_total", "jsonl"); int(sent) != lines {
+		t.Errorf("sent metric %v, %d lines written", sent, lines)
+	}
+}
+
+// gathered reads the value of a metric of reg with output label out.
+func gathered(t *testing.T, reg *prometheus.Registry, name, out string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "output" && l.GetValue() == out {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{output=%q}", name, out)
+	return 0
 }
