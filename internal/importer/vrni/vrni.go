@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flowlake/flowlake/internal/atomicfile"
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/importer/sink"
 	"github.com/flowlake/flowlake/internal/importer/textfield"
@@ -503,7 +504,7 @@ func (w *Watermarks) Clip(key string, start, end time.Time) (time.Time, bool) {
 	return start, start.Before(end)
 }
 
-// Advance records end for key and saves (temp file + rename).
+// Advance records end for key and saves (temp file, fsync, rename).
 func (w *Watermarks) Advance(key string, end time.Time) error {
 	if end.Unix() > w.Ends[key] {
 		w.Ends[key] = end.Unix()
@@ -515,11 +516,7 @@ func (w *Watermarks) Advance(key string, end time.Time) error {
 	if err := os.MkdirAll(filepath.Dir(w.path), 0o755); err != nil {
 		return err
 	}
-	tmp := w.path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, w.path)
+	return atomicfile.WriteFile(w.path, data, 0o644)
 }
 
 // Run is one scheduled import: the window from since (see ParseWindow),
