@@ -17,16 +17,6 @@ var aggregations = map[string]bool{
 	"arg_max": true, "arg_min": true, "any": true, "take_any": true,
 }
 
-// scalarFuncs lists the scalar functions, for error messages.
-var scalarFuncs = []string{
-	"ago", "now", "datetime", "todatetime", "startofday", "startofweek", "startofmonth", "startofyear",
-	"bin", "floor", "round", "abs", "ceiling", "sqrt", "log", "log10", "exp", "pow",
-	"strcat", "tostring", "toint", "tolong", "toreal", "todouble", "tolower", "toupper", "split", "strlen",
-	"substring", "replace_string", "array_length", "iff", "iif", "case", "coalesce", "isempty", "isnotempty", "isnull", "isnotnull", "not",
-	"max_of", "min_of", "datetime_diff", "datetime_add", "dayofweek", "hourofday", "dayofmonth", "getmonth", "getyear",
-	"ipv4_is_in_range", "ipv4_is_in_any_range", "ipv4_is_match", "ipv4_is_private", "ipv6_is_in_range", "ip_in_range",
-}
-
 func (c *compiler) args(x *Call, sc *scope, min, max int) ([]cexpr, error) {
 	if len(x.Args) < min || (max >= 0 && len(x.Args) > max) {
 		want := strconv.Itoa(min)
@@ -71,6 +61,46 @@ func (c *compiler) fn(t Type, name string, parts ...cexpr) (cexpr, error) {
 	return merge(t, s, parts...), err
 }
 
+// scalarFamily is a group of scalar functions compiled by one method; each
+// family lives in its own funcs_<family>.go.
+type scalarFamily struct {
+	names   []string
+	compile func(*compiler, *Call, *scope) (cexpr, error)
+}
+
+var timeFuncs = []string{"now", "ago", "datetime", "todatetime", "startofday", "startofweek", "startofmonth", "startofyear", "datetime_diff", "datetime_add", "dayofweek", "hourofday", "dayofmonth", "getmonth", "getyear", "bin", "floor"}
+
+var mathFuncs = []string{"round", "abs", "ceiling", "sqrt", "log", "log10", "exp", "pow"}
+
+var stringFuncs = []string{"strcat", "tostring", "toint", "tolong", "toreal", "todouble", "tolower", "toupper", "strlen", "substring", "replace_string", "split", "array_length"}
+
+var logicFuncs = []string{"iff", "iif", "case", "coalesce", "max_of", "min_of", "isempty", "isnotempty", "isnull", "isnotnull", "not"}
+
+var ipFuncs = []string{"ipv4_is_private", "ipv4_is_in_range", "ipv4_is_in_any_range", "ipv4_is_match", "ipv6_is_in_range", "ip_in_range", "ipv6_is_match"}
+
+// scalars maps a scalar function's name to its family's method, and
+// scalarFuncs lists the names for error messages. They are filled by init:
+// the methods compile arguments through call, which reads scalars.
+var (
+	scalars     = map[string]func(*compiler, *Call, *scope) (cexpr, error){}
+	scalarFuncs []string
+)
+
+func init() {
+	for _, f := range []scalarFamily{
+		{timeFuncs, (*compiler).timeCall},
+		{mathFuncs, (*compiler).mathCall},
+		{stringFuncs, (*compiler).stringCall},
+		{logicFuncs, (*compiler).logicCall},
+		{ipFuncs, (*compiler).ipFunc},
+	} {
+		for _, n := range f.names {
+			scalars[n] = f.compile
+		}
+		scalarFuncs = append(scalarFuncs, f.names...)
+	}
+}
+
 func (c *compiler) call(x *Call, sc *scope) (cexpr, error) {
 	if aggregations[x.Name] {
 		if !sc.agg {
@@ -80,6 +110,18 @@ func (c *compiler) call(x *Call, sc *scope) (cexpr, error) {
 		e.agg, e.bare = true, false
 		return e, err
 	}
+	if f := scalars[x.Name]; f != nil {
+		return f(c, x, sc)
+	}
+	return cexpr{}, c.unknownFunc(x)
+}
+
+func (c *compiler) unknownFunc(x *Call) error {
+	return errAt(x.Pos, "unknown function '%s'%s", x.Name, didYouMean(x.Name, append(append([]string{}, scalarFuncs...), sortedKeys(aggregations)...)))
+}
+
+// timeCall compiles the date and time functions and bin().
+func (c *compiler) timeCall(x *Call, sc *scope) (cexpr, error) {
 	switch x.Name {
 	case "now":
 		a, err := c.args(x, sc, 0, 1)
@@ -199,6 +241,13 @@ func (c *compiler) call(x *Call, sc *scope) (cexpr, error) {
 			return cexpr{}, err
 		}
 		return c.bin(x, a[0], a[1])
+	}
+	return cexpr{}, c.unknownFunc(x)
+}
+
+// mathCall compiles the numeric functions.
+func (c *compiler) mathCall(x *Call, sc *scope) (cexpr, error) {
+	switch x.Name {
 	case "round":
 		a, err := c.args(x, sc, 1, 2)
 		if err != nil {
@@ -245,6 +294,13 @@ func (c *compiler) call(x *Call, sc *scope) (cexpr, error) {
 			}
 		}
 		return merge(TReal, "pow("+a[0].sql+", "+a[1].sql+")", a...), nil
+	}
+	return cexpr{}, c.unknownFunc(x)
+}
+
+// stringCall compiles the string, conversion and array functions.
+func (c *compiler) stringCall(x *Call, sc *scope) (cexpr, error) {
+	switch x.Name {
 	case "strcat":
 		a, err := c.args(x, sc, 1, 64)
 		if err != nil {
@@ -366,6 +422,13 @@ func (c *compiler) call(x *Call, sc *scope) (cexpr, error) {
 		e, err := c.fn(TLong, "array_length", a[0])
 		e.sql = "CAST(" + e.sql + " AS " + c.d.SQLType(TLong) + ")"
 		return e, err
+	}
+	return cexpr{}, c.unknownFunc(x)
+}
+
+// logicCall compiles the conditional and null-testing functions.
+func (c *compiler) logicCall(x *Call, sc *scope) (cexpr, error) {
+	switch x.Name {
 	case "iff", "iif":
 		a, err := c.args(x, sc, 3, 3)
 		if err != nil {
@@ -455,10 +518,8 @@ func (c *compiler) call(x *Call, sc *scope) (cexpr, error) {
 			return cexpr{}, err
 		}
 		return merge(TBool, "(NOT "+a[0].sql+")", a[0]), nil
-	case "ipv4_is_private", "ipv4_is_in_range", "ipv4_is_in_any_range", "ipv4_is_match", "ipv6_is_in_range", "ip_in_range", "ipv6_is_match":
-		return c.ipFunc(x, sc)
 	}
-	return cexpr{}, errAt(x.Pos, "unknown function '%s'%s", x.Name, didYouMean(x.Name, append(append([]string{}, scalarFuncs...), sortedKeys(aggregations)...)))
+	return cexpr{}, c.unknownFunc(x)
 }
 
 func startOf(name string, t time.Time) time.Time {
