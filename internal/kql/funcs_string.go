@@ -1,0 +1,136 @@
+package kql
+
+import (
+	"strconv"
+	"strings"
+)
+
+var stringFuncs = []string{"strcat", "tostring", "toint", "tolong", "toreal", "todouble", "tolower", "toupper", "strlen", "substring", "replace_string", "split", "array_length"}
+
+// stringCall compiles the string, conversion and array functions.
+func (c *compiler) stringCall(x *Call, sc *scope) (cexpr, error) {
+	switch x.Name {
+	case "strcat":
+		a, err := c.args(x, sc, 1, 64)
+		if err != nil {
+			return cexpr{}, err
+		}
+		for i := range a {
+			if a[i], err = c.asString(a[i]); err != nil {
+				return cexpr{}, err
+			}
+		}
+		return c.fn(TString, "concat", a...)
+	case "tostring":
+		a, err := c.args(x, sc, 1, 1)
+		if err != nil {
+			return cexpr{}, err
+		}
+		return c.asString(a[0])
+	case "toint", "tolong", "toreal", "todouble":
+		a, err := c.args(x, sc, 1, 1)
+		if err != nil {
+			return cexpr{}, err
+		}
+		if a[0].t == TIP || a[0].t == TDynamic {
+			return cexpr{}, need(x, 0, a[0], TString, TLong, TReal)
+		}
+		switch x.Name {
+		case "toint":
+			return c.fn(TLong, "try_int", a[0])
+		case "tolong":
+			return c.fn(TLong, "try_long", a[0])
+		}
+		return c.fn(TReal, "try_real", a[0])
+	case "tolower", "toupper":
+		a, err := c.args(x, sc, 1, 1)
+		if err != nil {
+			return cexpr{}, err
+		}
+		s, err := c.asString(a[0])
+		if err != nil {
+			return cexpr{}, err
+		}
+		return c.fn(TString, strings.TrimPrefix(x.Name, "to"), s)
+	case "strlen":
+		a, err := c.args(x, sc, 1, 1)
+		if err != nil {
+			return cexpr{}, err
+		}
+		s, err := c.asString(a[0])
+		if err != nil {
+			return cexpr{}, err
+		}
+		e, err := c.fn(TLong, "strlen", s)
+		e.sql = "CAST(" + e.sql + " AS " + c.d.SQLType(TLong) + ")"
+		return e, err
+	case "substring":
+		a, err := c.args(x, sc, 2, 3)
+		if err != nil {
+			return cexpr{}, err
+		}
+		s, err := c.asString(a[0])
+		if err != nil {
+			return cexpr{}, err
+		}
+		for i := 1; i < len(a); i++ {
+			if err := need(x, i, a[i], TLong); err != nil {
+				return cexpr{}, err
+			}
+		}
+		// KQL counts from 0, SQL from 1
+		start := merge(TLong, "("+a[1].sql+" + 1)", a[1])
+		if a[1].k != nil {
+			start.sql = strconv.FormatInt(a[1].k.Int+1, 10)
+		}
+		parts := []cexpr{s, start}
+		if len(a) == 3 {
+			parts = append(parts, a[2])
+		}
+		return c.fn(TString, "substring", parts...)
+	case "replace_string":
+		a, err := c.args(x, sc, 3, 3)
+		if err != nil {
+			return cexpr{}, err
+		}
+		for i := range a {
+			if a[i], err = c.asString(a[i]); err != nil {
+				return cexpr{}, err
+			}
+		}
+		return c.fn(TString, "replace", a...)
+	case "split":
+		a, err := c.args(x, sc, 2, 3)
+		if err != nil {
+			return cexpr{}, err
+		}
+		s, err := c.asString(a[0])
+		if err != nil {
+			return cexpr{}, err
+		}
+		if err := need(x, 1, a[1], TString); err != nil {
+			return cexpr{}, err
+		}
+		e, err := c.fn(TDynamic, "split", s, a[1])
+		if err != nil || len(a) == 2 {
+			return e, err
+		}
+		if err := need(x, 2, a[2], TLong); err != nil {
+			return cexpr{}, err
+		}
+		a[2].sql = c.indexArg(a[2])
+		return c.fn(TString, "index", e, a[2])
+	case "array_length":
+		a, err := c.args(x, sc, 1, 1)
+		if err != nil {
+			return cexpr{}, err
+		}
+		if err := need(x, 0, a[0], TDynamic); err != nil {
+			return cexpr{}, err
+		}
+		e, err := c.fn(TLong, "array_length", a[0])
+		e.sql = "CAST(" + e.sql + " AS " + c.d.SQLType(TLong) + ")"
+		return e, err
+	}
+	return cexpr{}, c.unknownFunc(x)
+}
