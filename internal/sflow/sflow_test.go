@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/flowlake/flowlake/internal/flow"
-	"github.com/flowlake/flowlake/internal/testenv"
+	"github.com/flowlake/flowlake/internal/testenv/tshark"
 )
 
 var (
@@ -479,10 +479,10 @@ func TestNoAllocations(t *testing.T) {
 // on what the captures lack: QinQ, VXLAN, IPv6 with extension headers,
 // ICMPv6, raw IP headers, expanded samples with high ifIndex values.
 func TestTsharkSynthetic(t *testing.T) {
-	tshark := testenv.LookPath(t, "tshark")
+	tshark.Require(t)
 	path := filepath.Join(t.TempDir(), "synthetic.pcap")
 	writePcap(t, path, append(syntheticDatagrams(), benchDatagram()))
-	flows, counters := compareCapture(t, tshark, path, nil)
+	flows, counters := compareCapture(t, path, nil)
 	if flows != 5+3+8 || counters != 2 {
 		t.Errorf("tshark shows %d flows and %d counter records, want 16 and 2", flows, counters)
 	}
