@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/testenv/capture"
 	"github.com/flowlake/flowlake/internal/testenv/tshark"
 )
 
@@ -133,7 +134,7 @@ func TestTsharkAgreement(t *testing.T) {
 			continue // tshark reads pcaps only; malformed ones are TestCaptures'
 		}
 		t.Run(name, func(t *testing.T) {
-			dgs := readDatagrams(t, path)
+			dgs := capture.Datagrams(t, path)
 			portSet := map[uint16]bool{}
 			for _, dg := range dgs {
 				portSet[dg.Dst.Port()] = true

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/testenv/capture"
 	"github.com/flowlake/flowlake/internal/testenv/tshark"
 )
 
@@ -149,7 +150,7 @@ func TestTsharkAgreement(t *testing.T) {
 // known to be damaged.
 func compareCapture(t *testing.T, path string, skip map[int]string) (flows, counters int) {
 	t.Helper()
-	dgs := readDatagrams(t, path)
+	dgs := capture.Datagrams(t, path)
 	tpkts := runTshark(t, path)
 	if len(tpkts) != len(dgs) {
 		t.Fatalf("tshark shows %d packets, capture has %d datagrams", len(tpkts), len(dgs))
