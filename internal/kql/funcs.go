@@ -50,6 +50,41 @@ func (c *compiler) fn(t Type, name string, parts ...cexpr) (cexpr, error) {
 	return merge(t, s, parts...), err
 }
 
+// typedArgs is args with every argument checked to be one of types.
+func (c *compiler) typedArgs(x *Call, sc *scope, min, max int, types ...Type) ([]cexpr, error) {
+	a, err := c.args(x, sc, min, max)
+	if err != nil {
+		return nil, err
+	}
+	for i := range a {
+		if err := need(x, i, a[i], types...); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// stringArgs is args with every argument converted to a string.
+func (c *compiler) stringArgs(x *Call, sc *scope, min, max int) ([]cexpr, error) {
+	a, err := c.args(x, sc, min, max)
+	if err != nil {
+		return nil, err
+	}
+	for i := range a {
+		if a[i], err = c.asString(a[i]); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// castLong casts an integer function's result to the dialect's long type
+// (engines return narrower or wider integers).
+func (c *compiler) castLong(e cexpr, err error) (cexpr, error) {
+	e.sql = "CAST(" + e.sql + " AS " + c.d.SQLType(TLong) + ")"
+	return e, err
+}
+
 // scalarFamily is a group of scalar functions compiled by one method; each
 // family lives in its own funcs_<family>.go.
 type scalarFamily struct {

@@ -92,11 +92,8 @@ func (c *compiler) logicCall(x *Call, sc *scope) (cexpr, error) {
 		}
 		return merge(TBool, "("+a[0].sql+kw, a[0]), nil
 	case "not":
-		a, err := c.args(x, sc, 1, 1)
+		a, err := c.typedArgs(x, sc, 1, 1, TBool)
 		if err != nil {
-			return cexpr{}, err
-		}
-		if err := need(x, 0, a[0], TBool); err != nil {
 			return cexpr{}, err
 		}
 		return merge(TBool, "(NOT "+a[0].sql+")", a[0]), nil

@@ -21,11 +21,8 @@ func (c *compiler) mathCall(x *Call, sc *scope) (cexpr, error) {
 		}
 		return merge(a[0].t, "round("+a[0].sql+")", a[0]), nil
 	case "abs", "ceiling", "sqrt", "log", "log10", "exp":
-		a, err := c.args(x, sc, 1, 1)
+		a, err := c.typedArgs(x, sc, 1, 1, TLong, TReal)
 		if err != nil {
-			return cexpr{}, err
-		}
-		if err := need(x, 0, a[0], TLong, TReal); err != nil {
 			return cexpr{}, err
 		}
 		t := TReal
@@ -41,14 +38,9 @@ func (c *compiler) mathCall(x *Call, sc *scope) (cexpr, error) {
 		}
 		return merge(t, name+"("+a[0].sql+")", a[0]), nil
 	case "pow":
-		a, err := c.args(x, sc, 2, 2)
+		a, err := c.typedArgs(x, sc, 2, 2, TLong, TReal)
 		if err != nil {
 			return cexpr{}, err
-		}
-		for i := range a {
-			if err := need(x, i, a[i], TLong, TReal); err != nil {
-				return cexpr{}, err
-			}
 		}
 		return merge(TReal, "pow("+a[0].sql+", "+a[1].sql+")", a...), nil
 	}

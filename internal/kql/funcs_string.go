@@ -11,14 +11,9 @@ var stringFuncs = []string{"strcat", "tostring", "toint", "tolong", "toreal", "t
 func (c *compiler) stringCall(x *Call, sc *scope) (cexpr, error) {
 	switch x.Name {
 	case "strcat":
-		a, err := c.args(x, sc, 1, 64)
+		a, err := c.stringArgs(x, sc, 1, 64)
 		if err != nil {
 			return cexpr{}, err
-		}
-		for i := range a {
-			if a[i], err = c.asString(a[i]); err != nil {
-				return cexpr{}, err
-			}
 		}
 		return c.fn(TString, "concat", a...)
 	case "tostring":
@@ -43,27 +38,17 @@ func (c *compiler) stringCall(x *Call, sc *scope) (cexpr, error) {
 		}
 		return c.fn(TReal, "try_real", a[0])
 	case "tolower", "toupper":
-		a, err := c.args(x, sc, 1, 1)
+		a, err := c.stringArgs(x, sc, 1, 1)
 		if err != nil {
 			return cexpr{}, err
 		}
-		s, err := c.asString(a[0])
-		if err != nil {
-			return cexpr{}, err
-		}
-		return c.fn(TString, strings.TrimPrefix(x.Name, "to"), s)
+		return c.fn(TString, strings.TrimPrefix(x.Name, "to"), a[0])
 	case "strlen":
-		a, err := c.args(x, sc, 1, 1)
+		a, err := c.stringArgs(x, sc, 1, 1)
 		if err != nil {
 			return cexpr{}, err
 		}
-		s, err := c.asString(a[0])
-		if err != nil {
-			return cexpr{}, err
-		}
-		e, err := c.fn(TLong, "strlen", s)
-		e.sql = "CAST(" + e.sql + " AS " + c.d.SQLType(TLong) + ")"
-		return e, err
+		return c.castLong(c.fn(TLong, "strlen", a[0]))
 	case "substring":
 		a, err := c.args(x, sc, 2, 3)
 		if err != nil {
@@ -89,14 +74,9 @@ func (c *compiler) stringCall(x *Call, sc *scope) (cexpr, error) {
 		}
 		return c.fn(TString, "substring", parts...)
 	case "replace_string":
-		a, err := c.args(x, sc, 3, 3)
+		a, err := c.stringArgs(x, sc, 3, 3)
 		if err != nil {
 			return cexpr{}, err
-		}
-		for i := range a {
-			if a[i], err = c.asString(a[i]); err != nil {
-				return cexpr{}, err
-			}
 		}
 		return c.fn(TString, "replace", a...)
 	case "split":
@@ -121,16 +101,11 @@ func (c *compiler) stringCall(x *Call, sc *scope) (cexpr, error) {
 		a[2].sql = c.indexArg(a[2])
 		return c.fn(TString, "index", e, a[2])
 	case "array_length":
-		a, err := c.args(x, sc, 1, 1)
+		a, err := c.typedArgs(x, sc, 1, 1, TDynamic)
 		if err != nil {
 			return cexpr{}, err
 		}
-		if err := need(x, 0, a[0], TDynamic); err != nil {
-			return cexpr{}, err
-		}
-		e, err := c.fn(TLong, "array_length", a[0])
-		e.sql = "CAST(" + e.sql + " AS " + c.d.SQLType(TLong) + ")"
-		return e, err
+		return c.castLong(c.fn(TLong, "array_length", a[0]))
 	}
 	return cexpr{}, c.unknownFunc(x)
 }

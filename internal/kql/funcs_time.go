@@ -24,11 +24,8 @@ func (c *compiler) timeCall(x *Call, sc *scope) (cexpr, error) {
 		}
 		return c.lit(&Literal{Pos: x.Pos, Kind: LitDatetime, Time: t})
 	case "ago":
-		a, err := c.args(x, sc, 1, 1)
+		a, err := c.typedArgs(x, sc, 1, 1, TTimespan)
 		if err != nil {
-			return cexpr{}, err
-		}
-		if err := need(x, 0, a[0], TTimespan); err != nil {
 			return cexpr{}, err
 		}
 		if a[0].k != nil {
@@ -54,11 +51,8 @@ func (c *compiler) timeCall(x *Call, sc *scope) (cexpr, error) {
 		}
 		return cexpr{}, need(x, 0, a[0], TString, TDatetime)
 	case "startofday", "startofweek", "startofmonth", "startofyear":
-		a, err := c.args(x, sc, 1, 1)
+		a, err := c.typedArgs(x, sc, 1, 1, TDatetime)
 		if err != nil {
-			return cexpr{}, err
-		}
-		if err := need(x, 0, a[0], TDatetime); err != nil {
 			return cexpr{}, err
 		}
 		if a[0].k != nil {
@@ -93,32 +87,21 @@ func (c *compiler) timeCall(x *Call, sc *scope) (cexpr, error) {
 		s, err := c.d.Func("date_add", unit, a[1].sql, a[2].sql)
 		return merge(TDatetime, s, a...), err
 	case "dayofweek":
-		a, err := c.args(x, sc, 1, 1)
+		a, err := c.typedArgs(x, sc, 1, 1, TDatetime)
 		if err != nil {
-			return cexpr{}, err
-		}
-		if err := need(x, 0, a[0], TDatetime); err != nil {
 			return cexpr{}, err
 		}
 		return c.fn(TTimespan, "dayofweek", a[0])
 	case "hourofday", "dayofmonth", "getmonth", "getyear":
-		a, err := c.args(x, sc, 1, 1)
+		a, err := c.typedArgs(x, sc, 1, 1, TDatetime)
 		if err != nil {
 			return cexpr{}, err
 		}
-		if err := need(x, 0, a[0], TDatetime); err != nil {
-			return cexpr{}, err
-		}
-		e, err := c.fn(TLong, x.Name, a[0])
-		e.sql = "CAST(" + e.sql + " AS " + c.d.SQLType(TLong) + ")"
-		return e, err
+		return c.castLong(c.fn(TLong, x.Name, a[0]))
 	case "bin", "floor":
 		if x.Name == "floor" && len(x.Args) == 1 {
-			a, err := c.args(x, sc, 1, 1)
+			a, err := c.typedArgs(x, sc, 1, 1, TLong, TReal)
 			if err != nil {
-				return cexpr{}, err
-			}
-			if err := need(x, 0, a[0], TLong, TReal); err != nil {
 				return cexpr{}, err
 			}
 			return merge(a[0].t, "floor("+a[0].sql+")", a[0]), nil

@@ -111,3 +111,14 @@ func Build(t testing.TB, pkg string) string {
 	}
 	return b.path
 }
+
+// WriteFile writes body to a file named name in a new temporary directory
+// of t's and returns its path.
+func WriteFile(t testing.TB, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
