@@ -247,15 +247,8 @@ func (p *Parser) line(line []byte, lineNo int64, s *sink.Sink) error {
 		s.Bad(lineNo, fmt.Errorf("%d fields, format has %d", n, len(p.ids)))
 		return nil
 	}
-	i, err := s.Row()
-	if err != nil {
-		return err
-	}
-	if err := p.record(s.Batch, i, n); err != nil {
-		s.Drop(i)
-		s.Bad(lineNo, err)
-	}
-	return nil
+	_, err := s.Add(lineNo, func(b *flow.Batch, i int) error { return p.record(b, i, n) })
+	return err
 }
 
 func isDash(b []byte) bool { return len(b) == 1 && b[0] == '-' }

@@ -323,13 +323,16 @@ func (c *Client) fetchFlows(ctx context.Context, refs []entityRef, pos *int64, s
 			st.Skipped++
 			continue
 		}
-		row, err := s.Row()
+		kept, err := s.Add(*pos, func(b *flow.Batch, row int) error {
+			if err := c.fill(b, row, &flows[i], r.Time); err != nil {
+				return fmt.Errorf("flow %s: %w", r.EntityID, err)
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		if err := c.fill(s.Batch, row, &flows[i], r.Time); err != nil {
-			s.Drop(row)
-			s.Bad(*pos, fmt.Errorf("flow %s: %w", r.EntityID, err))
+		if !kept {
 			st.Skipped++
 			continue
 		}
