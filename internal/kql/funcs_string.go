@@ -10,12 +10,16 @@ var stringFuncs = []string{"strcat", "tostring", "toint", "tolong", "toreal", "t
 // stringCall compiles the string, conversion and array functions.
 func (c *compiler) stringCall(x *Call, sc *scope) (cexpr, error) {
 	switch x.Name {
-	case "strcat":
-		a, err := c.stringArgs(x, sc, 1, 64)
+	case "strcat", "replace_string":
+		min, max, name := 1, 64, "concat"
+		if x.Name == "replace_string" {
+			min, max, name = 3, 3, "replace"
+		}
+		a, err := c.stringArgs(x, sc, min, max)
 		if err != nil {
 			return cexpr{}, err
 		}
-		return c.fn(TString, "concat", a...)
+		return c.fn(TString, name, a...)
 	case "tostring":
 		a, err := c.args(x, sc, 1, 1)
 		if err != nil {
@@ -73,12 +77,6 @@ func (c *compiler) stringCall(x *Call, sc *scope) (cexpr, error) {
 			parts = append(parts, a[2])
 		}
 		return c.fn(TString, "substring", parts...)
-	case "replace_string":
-		a, err := c.stringArgs(x, sc, 3, 3)
-		if err != nil {
-			return cexpr{}, err
-		}
-		return c.fn(TString, "replace", a...)
 	case "split":
 		a, err := c.args(x, sc, 2, 3)
 		if err != nil {
