@@ -54,14 +54,11 @@ func (c *compiler) stringCall(x *Call, sc *scope) (cexpr, error) {
 		}
 		return c.castLong(c.fn(TLong, "strlen", a[0]))
 	case "substring":
-		a, err := c.args(x, sc, 2, 3)
+		a, err := c.subjectArgs(x, sc, 2, 3)
 		if err != nil {
 			return cexpr{}, err
 		}
-		s, err := c.asString(a[0])
-		if err != nil {
-			return cexpr{}, err
-		}
+		s := a[0]
 		for i := 1; i < len(a); i++ {
 			if err := need(x, i, a[i], TLong); err != nil {
 				return cexpr{}, err
@@ -78,14 +75,11 @@ func (c *compiler) stringCall(x *Call, sc *scope) (cexpr, error) {
 		}
 		return c.fn(TString, "substring", parts...)
 	case "split":
-		a, err := c.args(x, sc, 2, 3)
+		a, err := c.subjectArgs(x, sc, 2, 3)
 		if err != nil {
 			return cexpr{}, err
 		}
-		s, err := c.asString(a[0])
-		if err != nil {
-			return cexpr{}, err
-		}
+		s := a[0]
 		if err := need(x, 1, a[1], TString); err != nil {
 			return cexpr{}, err
 		}
@@ -106,4 +100,15 @@ func (c *compiler) stringCall(x *Call, sc *scope) (cexpr, error) {
 		return c.castLong(c.fn(TLong, "array_length", a[0]))
 	}
 	return cexpr{}, c.unknownFunc(x)
+}
+
+// subjectArgs is args with the first argument, the string operated on,
+// converted to a string.
+func (c *compiler) subjectArgs(x *Call, sc *scope, min, max int) ([]cexpr, error) {
+	a, err := c.args(x, sc, min, max)
+	if err != nil {
+		return nil, err
+	}
+	a[0], err = c.asString(a[0])
+	return a, err
 }
