@@ -118,17 +118,11 @@ func (p *parser) inList(x Expr) (Expr, *Error) {
 	if p.isOp(")") {
 		return nil, p.expected("a value")
 	}
-	for {
-		e, err := p.expr()
-		if err != nil {
-			return nil, err
-		}
-		in.List = append(in.List, e)
-		if !p.isOp(",") {
-			break
-		}
-		p.adv()
+	list, err := commaList(p, p.expr)
+	if err != nil {
+		return nil, err
 	}
+	in.List = list
 	if _, err := p.expectOp(")"); err != nil {
 		return nil, err
 	}
@@ -267,21 +261,16 @@ func (p *parser) call(name token) (Expr, *Error) {
 		p.adv()
 		return c, nil
 	}
-	for {
+	args, err := commaList(p, func() (Expr, *Error) {
 		if p.isOp("*") && (p.peekN(1).kind == tOp && (p.peekN(1).text == ")" || p.peekN(1).text == ",")) {
-			c.Args = append(c.Args, &Star{Pos: p.adv().pos})
-		} else {
-			e, err := p.expr()
-			if err != nil {
-				return nil, err
-			}
-			c.Args = append(c.Args, e)
+			return &Star{Pos: p.adv().pos}, nil
 		}
-		if !p.isOp(",") {
-			break
-		}
-		p.adv()
+		return p.expr()
+	})
+	if err != nil {
+		return nil, err
 	}
+	c.Args = args
 	if _, err := p.expectOp(")"); err != nil {
 		return nil, err
 	}

@@ -37,17 +37,15 @@ func (p *parser) operator() (Operator, *Error) {
 		return &Extend{Pos: pos, Items: items}, nil
 	case "project-away", "project-keep":
 		p.adv()
-		var cols []*Ident
-		for {
+		cols, err := commaList(p, func() (*Ident, *Error) {
 			id, err := p.ident("a column name")
 			if err != nil {
 				return nil, err
 			}
-			cols = append(cols, &Ident{Pos: id.pos, Name: id.text})
-			if !p.isOp(",") {
-				break
-			}
-			p.adv()
+			return &Ident{Pos: id.pos, Name: id.text}, nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		if t.text == "project-away" {
 			return &ProjectAway{Pos: pos, Cols: cols}, nil
@@ -116,19 +114,11 @@ func (p *parser) operator() (Operator, *Error) {
 		if err := p.expectWord("by"); err != nil {
 			return nil, err
 		}
-		op := &Sort{Pos: pos}
-		for {
-			k, err := p.sortKey()
-			if err != nil {
-				return nil, err
-			}
-			op.Keys = append(op.Keys, k)
-			if !p.isOp(",") {
-				break
-			}
-			p.adv()
+		keys, err := commaList(p, p.sortKey)
+		if err != nil {
+			return nil, err
 		}
-		return op, nil
+		return &Sort{Pos: pos, Keys: keys}, nil
 	case "take", "limit":
 		p.adv()
 		n, err := p.expr()

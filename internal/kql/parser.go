@@ -270,13 +270,18 @@ func (p *parser) unionTables() ([]*Pipeline, *Error) {
 			return nil, errAt(k.pos, "union kind=%s is not supported (expected outer)", k.text)
 		}
 	}
-	var out []*Pipeline
+	return commaList(p, p.tableArg)
+}
+
+// commaList parses one or more items separated by commas.
+func commaList[T any](p *parser, item func() (T, *Error)) ([]T, *Error) {
+	var out []T
 	for {
-		tp, err := p.tableArg()
+		v, err := item()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, tp)
+		out = append(out, v)
 		if !p.isOp(",") {
 			return out, nil
 		}
