@@ -3,7 +3,7 @@ GO ?= go
 
 .PHONY: test unit deps lint bench generate build
 
-## test: install what the tests need (Debian packages), then vet and run every test.
+## test: install what the tests need (Debian packages), lint (gofmt, vet, staticcheck), then run every test.
 test:
 	./scripts/test.sh
 
@@ -22,10 +22,12 @@ build:
 generate:
 	$(GO) generate ./...
 
+## lint: gofmt, go vet and staticcheck (scripts/test.sh runs it).
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
 	@out=$$(gofmt -l cmd internal bench); if [ -n "$$out" ]; then echo "not gofmt-ed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+	$(GO) run $(STATICCHECK) ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the real programs flowlake's tests run
-# against (exporters, the tshark oracle, nfdump, snmpd). Idempotent: it only
-# calls apt-get when something is missing.
+# against (exporters, the tshark oracle, nfdump, snmpd, protoc,
+# clickhouse-server). Idempotent: it only calls apt-get when something is
+# missing.
 set -euo pipefail
 
 # command -> Debian package
@@ -12,6 +13,8 @@ declare -A want=(
   [nfcapd]=nfdump
   [tcpdump]=tcpdump
   [snmpd]=snmpd
+  [protoc]=protobuf-compiler
+  [clickhouse-server]=clickhouse-server
 )
 
 missing=()

@@ -127,6 +127,7 @@ var (
 // generator (bench/cmd/gen), once per test binary.
 func traffic(t *testing.T) string {
 	t.Helper()
+	gen := testenv.Build(t, "./bench/cmd/gen")
 	trafficOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "flowlake-traffic")
 		if err != nil {
@@ -134,8 +135,7 @@ func traffic(t *testing.T) string {
 			return
 		}
 		trafficPath = filepath.Join(dir, "traffic.pcap")
-		cmd := exec.Command("go", "run", "./bench/cmd/gen", "-conns", "2000", "-duration", "60", "-seed", "7", "-o", trafficPath)
-		cmd.Dir = "../.."
+		cmd := exec.Command(gen, "-conns", "2000", "-duration", "60", "-seed", "7", "-o", trafficPath)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			trafficErr = fmt.Errorf("gen: %v: %s", err, out)
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flowlake/flowlake/internal/atomicfile"
 	"github.com/flowlake/flowlake/internal/flow"
 )
 
@@ -233,30 +234,10 @@ func (c *Catalog) save() error {
 		return fmt.Errorf("archive: catalog: %w", err)
 	}
 	final := filepath.Join(c.flowsDir, catalogName)
-	tmp := filepath.Join(c.flowsDir, "."+catalogName+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
+	if err := atomicfile.WriteFile(final, data, 0o644); err != nil {
 		return fmt.Errorf("archive: catalog: %w", err)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("archive: catalog: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("archive: catalog: fsync: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("archive: catalog: %w", err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("archive: catalog: %w", err)
-	}
-	return syncDir(c.flowsDir)
+	return nil
 }
 
 // scanFiles lists every *.parquet file under flowsDir (relative,
@@ -279,7 +260,7 @@ func scanFiles(flowsDir string) (parquetFiles, temps []string, err error) {
 		rel = filepath.ToSlash(rel)
 		name := d.Name()
 		switch {
-		case strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".tmp") && strings.Contains(rel, "/"):
+		case atomicfile.IsTemp(name):
 			temps = append(temps, rel)
 		case strings.HasSuffix(name, ".parquet") && !strings.HasPrefix(name, "."):
 			parquetFiles = append(parquetFiles, rel)

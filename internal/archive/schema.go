@@ -13,31 +13,18 @@ import (
 	"github.com/flowlake/flowlake/internal/flow/schema"
 )
 
-// The Parquet type of each schema type is agreed with the query engine and
-// the KQL compiler (see package doc); changing it changes what SQL sees.
-// Encodings are not part of that contract: every Parquet reader decodes
-// them all, so they are chosen separately (columnEncoding).
+// parquetNode builds the Parquet node of the layout the schema gives a
+// column (schema.Column.Parquet, where the choices are explained).
 func parquetNode(c schema.Column) (parquet.Node, error) {
-	switch c.Type {
-	case schema.Uint8:
-		return parquet.Uint(8), nil
-	case schema.Uint16:
-		return parquet.Uint(16), nil
-	case schema.Uint32:
-		return parquet.Uint(32), nil
-	case schema.Uint64, schema.MAC:
-		return parquet.Uint(64), nil
-	case schema.Time:
-		// Milliseconds, though flows carry nanoseconds: exporters send
-		// milliseconds (NetFlow, most IPFIX), the collector's receive time
-		// needs no more, and the sub-millisecond digits of time_received
-		// cost 0.6 byte a flow, time_start/time_end's zeros more (see
-		// BenchmarkCompactedSize, what-if=times-in-ms: 19.7 -> 16.8
-		// bytes/flow). Files of the first layout (NANOS) read the same.
+	p := c.Parquet()
+	switch p.Kind {
+	case schema.ParquetUint:
+		return parquet.Uint(p.Bits), nil
+	case schema.ParquetTimestampMillis:
 		return parquet.Timestamp(parquet.Millisecond), nil
-	case schema.Addr:
-		return parquet.Leaf(parquet.FixedLenByteArrayType(16)), nil
-	case schema.String, schema.Enum:
+	case schema.ParquetFixed:
+		return parquet.Leaf(parquet.FixedLenByteArrayType(p.Len)), nil
+	case schema.ParquetString:
 		return parquet.String(), nil
 	}
 	return nil, fmt.Errorf("archive: column %s: no Parquet mapping for type %v", c.Name, c.Type)
@@ -45,12 +32,10 @@ func parquetNode(c schema.Column) (parquet.Node, error) {
 
 // flushEncoding is the encoding of each column in every file (nil: PLAIN).
 func flushEncoding(c schema.Column) encoding.Encoding {
-	switch c.Type {
-	case schema.Time:
-		// Mostly increasing within a file: delta encoding shrinks it to a few
-		// bits per value before ZSTD even sees it.
+	switch c.Parquet().Encoding {
+	case schema.DeltaBinaryPacked:
 		return &parquet.DeltaBinaryPacked
-	case schema.String, schema.Enum:
+	case schema.RLEDictionary:
 		return &parquet.RLEDictionary
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 
+	"github.com/flowlake/flowlake/internal/atomicfile"
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/flow/schema"
 )
@@ -338,10 +339,9 @@ func writeFileAtomic(fw *fileWriter, flowsDir, rel string, b *flow.Batch, bucket
 	return fi, err
 }
 
-// writeFileWith writes the file write produces as <flowsDir>/<rel>: first
-// to a hidden temporary name in the same directory (not ending in .parquet,
-// so no reader globbing the lake picks up a partial file), fsynced,
-// renamed, and the directory fsynced so the rename survives a crash. rows
+// writeFileWith writes the file write produces as <flowsDir>/<rel>
+// atomically (internal/atomicfile: its hidden temporary name does not end in
+// .parquet, so no reader globbing the lake picks up a partial file). rows
 // is the file's flow count; the caller fills in the file's extent. write
 // gets the file unbuffered: a flush file is one Write.
 func writeFileWith(flowsDir, rel string, rows int64, write func(io.Writer) error) (FileInfo, error) {
@@ -350,38 +350,18 @@ func writeFileWith(flowsDir, rel string, rows int64, write func(io.Writer) error
 	if err := mkdirAllSync(flowsDir, dir); err != nil {
 		return FileInfo{}, err
 	}
-	tmp := filepath.Join(dir, "."+filepath.Base(final)+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := atomicfile.Create(final, 0o644)
 	if err != nil {
-		return FileInfo{}, fmt.Errorf("create %s: %w", tmp, err)
-	}
-	fail := func(err error) (FileInfo, error) {
-		f.Close()
-		os.Remove(tmp)
 		return FileInfo{}, err
 	}
+	defer f.Abort()
 	if err := write(f); err != nil {
-		return fail(fmt.Errorf("write %s: %w", tmp, err))
+		return FileInfo{}, fmt.Errorf("write %s: %w", final, err)
 	}
-	if err := f.Sync(); err != nil {
-		return fail(fmt.Errorf("fsync %s: %w", tmp, err))
-	}
-	st, err := f.Stat()
-	if err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return FileInfo{}, fmt.Errorf("close %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		os.Remove(tmp)
-		return FileInfo{}, fmt.Errorf("rename %s: %w", tmp, err)
-	}
-	if err := syncDir(dir); err != nil {
+	if err := f.Commit(); err != nil {
 		return FileInfo{}, err
 	}
-	return FileInfo{Path: final, Rows: rows, Bytes: st.Size(), Schema: lakeSchemaKey, rel: rel}, nil
+	return FileInfo{Path: final, Rows: rows, Bytes: f.Size(), Schema: lakeSchemaKey, rel: rel}, nil
 }
 
 // mkdirAllSync creates dir (under root) and fsyncs each parent whose entry
@@ -403,23 +383,11 @@ func mkdirAllSync(root, dir string) error {
 		if err := os.Mkdir(next, 0o755); err != nil && !os.IsExist(err) {
 			return fmt.Errorf("create %s: %w", next, err)
 		} else if err == nil {
-			if err := syncDir(cur); err != nil {
+			if err := atomicfile.SyncDir(cur); err != nil {
 				return err
 			}
 		}
 		cur = next
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, err)
 	}
 	return nil
 }

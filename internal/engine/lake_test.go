@@ -13,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 
+	"github.com/flowlake/flowlake/internal/atomicfile"
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/flow/schema"
 )
@@ -75,8 +76,7 @@ func writeParquet(t testing.TB, path string, recs []flow.Record, rowGroup int) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,10 +126,7 @@ func writeParquet(t testing.TB, path string, recs []flow.Record, rowGroup int) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := f.Commit(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -15,37 +15,9 @@ import (
 	"github.com/flowlake/flowlake/internal/flow/schema"
 )
 
-// SQLType is the DuckDB type of a schema column in the flows view.
-// Addresses stay 16-byte BLOBs (IPv4-mapped, all zero when absent): that is
-// what the Parquet files hold, so equality filters reach the row-group
-// statistics untouched; ip() and ip_str() convert.
-func SQLType(t schema.Type) string {
-	switch t {
-	case schema.Uint8:
-		return "UTINYINT"
-	case schema.Uint16:
-		return "USMALLINT"
-	case schema.Uint32:
-		return "UINTEGER"
-	case schema.Uint64, schema.MAC:
-		return "UBIGINT"
-	case schema.Time:
-		// Naive UTC, as the KQL compiler and the rest of the team expect:
-		// the files hold TIMESTAMP(MILLIS or NANOS, adjustedToUTC), which DuckDB reads
-		// as TIMESTAMPTZ; the session time zone is UTC, so the cast keeps
-		// the instant. Cost, measured: DuckDB 1.4 does not push a filter
-		// through that cast, so a time predicate written in the SQL is
-		// applied after the scan instead of pruning row groups. The query
-		// window (from, to) does not pay it: the view filters the raw
-		// column, which reaches the Parquet statistics.
-		return "TIMESTAMP"
-	case schema.Addr:
-		return "BLOB"
-	case schema.String, schema.Enum:
-		return "VARCHAR"
-	}
-	return "VARCHAR"
-}
+// SQLType is the DuckDB type of a schema column in the flows view
+// (schema.Type.DuckDB).
+func SQLType(t schema.Type) string { return t.DuckDB() }
 
 // defineView (re)creates the connection's TEMP view flows over files,
 // restricted to time_received in [from, to) when those are set.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowlake/flowlake/internal/atomicfile"
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/flow/schema"
 )
@@ -24,11 +25,7 @@ func writeFile(t testing.TB, path, body string) {
 	t.Helper()
 	// Write then rename, as config management does, so a reader never sees
 	// half a file.
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.WriteFile(path, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/flowlake/flowlake/internal/atomicfile"
 )
 
 // TableColumn is one column of an enrichment table as files hold it.
@@ -75,12 +77,7 @@ func (e *Enricher) WriteTables(dir string) error {
 }
 
 func writeCSV(path string, ts TableSchema, rows [][]string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	err = func(w io.Writer) error {
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		head := make([]string, len(ts.Columns))
 		for i, c := range ts.Columns {
@@ -89,15 +86,5 @@ func writeCSV(path string, ts TableSchema, rows [][]string) error {
 		_ = cw.Write(head)
 		_ = cw.WriteAll(rows)
 		return cw.Error()
-	}(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	})
 }

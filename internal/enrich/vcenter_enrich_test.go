@@ -5,12 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmware/govmomi"
-	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/simulator"
-	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/flowlake/flowlake/internal/enrich/vcenter"
+	"github.com/flowlake/flowlake/internal/enrich/vcenter/vcentertest"
 	"github.com/flowlake/flowlake/internal/flow"
 )
 
@@ -19,39 +17,13 @@ import (
 // the new one, and the inventory history shows both.
 func TestVCenterRename(t *testing.T) {
 	model := simulator.VPX()
-	defer model.Remove()
-	if err := model.Create(); err != nil {
-		t.Fatal(err)
-	}
-	s := model.Service.NewServer()
-	defer s.Close()
+	sim := vcentertest.Start(t, model)
 	ctx := context.Background()
-	c, err := govmomi.NewClient(ctx, s.URL, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := find.NewFinder(c.Client, true)
-	dc, err := f.DefaultDatacenter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm, err := f.SetDatacenter(dc).VirtualMachine(ctx, "DC0_H0_VM0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	task, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{
-		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: "SET.guest.ipAddress", Value: "10.30.0.7"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := task.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sim.SetGuestIP(t, "DC0_H0_VM0", "10.30.0.7")
+	vm := sim.VM(t, "DC0_H0_VM0")
 
-	pass, _ := s.URL.User.Password()
 	e, err := New(Config{
-		VCenter: vcenter.Config{URL: s.URL.Scheme + "://" + s.URL.Host + "/sdk", User: s.URL.User.Username(), Password: pass, Interval: 20 * time.Millisecond},
+		VCenter: vcenter.Config{URL: sim.URL, User: sim.User, Password: sim.Password, Interval: 20 * time.Millisecond},
 	}, Dependencies{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +58,7 @@ func TestVCenterRename(t *testing.T) {
 	if got := enrichAt(before); got != "DC0_H0_VM0" {
 		t.Fatalf("before rename: %q", got)
 	}
-	task, err = vm.Rename(ctx, "renamed-web")
+	task, err := vm.Rename(ctx, "renamed-web")
 	if err != nil {
 		t.Fatal(err)
 	}

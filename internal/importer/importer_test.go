@@ -16,6 +16,7 @@ import (
 
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/output/jsonl"
+	"github.com/flowlake/flowlake/internal/testenv/recorder"
 )
 
 const cloud = "../../testdata/cloud"
@@ -23,7 +24,7 @@ const cloud = "../../testdata/cloud"
 // memWriter keeps the rows; it fails once failAfter batches were written
 // (when failAfter > 0) to simulate a crash mid-file.
 type memWriter struct {
-	rows      []flow.Record
+	recorder.Recorder
 	batches   int
 	failAfter int
 }
@@ -33,12 +34,7 @@ func (m *memWriter) WriteBatch(b *flow.Batch) error {
 		return errors.New("disk full")
 	}
 	m.batches++
-	for i := 0; i < b.Len(); i++ {
-		var r flow.Record
-		b.Row(i, &r)
-		m.rows = append(m.rows, r)
-	}
-	return nil
+	return m.Recorder.WriteBatch(b)
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -125,7 +121,7 @@ func TestDirectoryAutoDetect(t *testing.T) {
 		t.Fatal(err)
 	}
 	count := map[uint8]int{}
-	for _, row := range w.rows {
+	for _, row := range w.Rows {
 		count[row.SourceType]++
 	}
 	want := map[uint8]int{flow.SourceTypeAwsVpc: 2 + 5, flow.SourceTypeAzureVnet: 19, flow.SourceTypeAzureNsg: 11, flow.SourceTypeGcpVpc: 2}
@@ -137,7 +133,7 @@ func TestDirectoryAutoDetect(t *testing.T) {
 		t.Errorf("summary %+v", s)
 	}
 	var gzRows int
-	for _, row := range w.rows {
+	for _, row := range w.Rows {
 		if row.Account == "123456789012" && row.Region == "" {
 			continue
 		}
@@ -169,8 +165,8 @@ func TestBadInputContinues(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := r.Summary(0)
-	if len(w.rows) != 6 || s.Records != 6 || s.Skipped != 2 || s.Errors != 1 || s.Clean() {
-		t.Errorf("rows %d, summary %+v", len(w.rows), s)
+	if len(w.Rows) != 6 || s.Records != 6 || s.Skipped != 2 || s.Errors != 1 || s.Clean() {
+		t.Errorf("rows %d, summary %+v", len(w.Rows), s)
 	}
 	for _, want := range []string{"2-mixed.log pos=3", "2-mixed.log pos=4", "3-junk.bin"} {
 		if !strings.Contains(logs.String(), want) {
@@ -192,8 +188,8 @@ func TestIdempotentReimport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(w.rows) != 100 || r.Stats.FilesSkipped.Load() != 1 {
-		t.Fatalf("%d rows after two imports, want 100 (files skipped %d)", len(w.rows), r.Stats.FilesSkipped.Load())
+	if len(w.Rows) != 100 || r.Stats.FilesSkipped.Load() != 1 {
+		t.Fatalf("%d rows after two imports, want 100 (files skipped %d)", len(w.Rows), r.Stats.FilesSkipped.Load())
 	}
 	// The file grows (the next lines of the same hour): only the new rows come in.
 	fh, _ := os.OpenFile(f, os.O_APPEND|os.O_WRONLY, 0)
@@ -202,17 +198,17 @@ func TestIdempotentReimport(t *testing.T) {
 	if _, err := run(t, Options{Writer: w, DataDir: data, BatchSize: 16, CheckpointRows: 16}, f); err != nil {
 		t.Fatal(err)
 	}
-	if len(w.rows) != 130 {
-		t.Fatalf("%d rows after the file grew, want 130", len(w.rows))
+	if len(w.Rows) != 130 {
+		t.Fatalf("%d rows after the file grew, want 130", len(w.Rows))
 	}
-	assertUnique(t, w.rows)
+	assertUnique(t, w.Rows)
 	// A different file at the same path (first bytes changed) is imported anew.
 	os.WriteFile(f, []byte("2 999999999999 eni-0b 10.9.0.1 10.9.0.2 1 2 17 1 1 1 2 ACCEPT OK\n"), 0o644)
 	if _, err := run(t, Options{Writer: w, DataDir: data}, f); err != nil {
 		t.Fatal(err)
 	}
-	if len(w.rows) != 131 || w.rows[130].Account != "999999999999" {
-		t.Fatalf("%d rows after replacing the file", len(w.rows))
+	if len(w.Rows) != 131 || w.Rows[130].Account != "999999999999" {
+		t.Fatalf("%d rows after replacing the file", len(w.Rows))
 	}
 }
 
@@ -246,18 +242,18 @@ func TestPartialImportResumes(t *testing.T) {
 		if _, err := run(t, Options{Writer: w, DataDir: data, BatchSize: 16, CheckpointRows: 16}, f); err == nil {
 			t.Fatal("the writer failure did not stop the import")
 		}
-		if len(w.rows) != 48 {
-			t.Fatalf("%d rows before the crash, want 48", len(w.rows))
+		if len(w.Rows) != 48 {
+			t.Fatalf("%d rows before the crash, want 48", len(w.Rows))
 		}
 		w.failAfter = 0
 		r, err := run(t, Options{Writer: w, DataDir: data, BatchSize: 16, CheckpointRows: 16}, f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(w.rows) != 100 || r.Stats.Duplicates.Load() != 48 {
-			t.Fatalf("gz=%v: %d rows after resuming, want 100 (duplicates skipped %d)", gz, len(w.rows), r.Stats.Duplicates.Load())
+		if len(w.Rows) != 100 || r.Stats.Duplicates.Load() != 48 {
+			t.Fatalf("gz=%v: %d rows after resuming, want 100 (duplicates skipped %d)", gz, len(w.Rows), r.Stats.Duplicates.Load())
 		}
-		assertUnique(t, w.rows)
+		assertUnique(t, w.Rows)
 	}
 }
 
@@ -275,8 +271,8 @@ func TestStdin(t *testing.T) {
 	if _, err := run(t, Options{Writer: w, Format: FormatAWSVPC, DataDir: t.TempDir()}, "-"); err != nil {
 		t.Fatal(err)
 	}
-	if len(w.rows) != 4 {
-		t.Errorf("%d rows from stdin, want 4", len(w.rows))
+	if len(w.Rows) != 4 {
+		t.Errorf("%d rows from stdin, want 4", len(w.Rows))
 	}
 }
 
@@ -308,8 +304,8 @@ func TestFollow(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if len(w.rows) != 8 {
-		t.Errorf("%d rows written", len(w.rows))
+	if len(w.Rows) != 8 {
+		t.Errorf("%d rows written", len(w.Rows))
 	}
 }
 

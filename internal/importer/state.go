@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/flowlake/flowlake/internal/atomicfile"
 )
 
 // headLen is how much of a file identifies it: enough to tell a rewritten
@@ -59,7 +61,7 @@ func LoadState(dataDir string) (*State, error) {
 	return st, nil
 }
 
-// Save writes the state atomically (temp file + rename).
+// Save writes the state atomically (temp file, fsync, rename).
 func (st *State) Save() error {
 	st.mu.Lock()
 	data, err := json.MarshalIndent(st, "", " ")
@@ -70,20 +72,7 @@ func (st *State) Save() error {
 	if err := os.MkdirAll(filepath.Dir(st.path), 0o755); err != nil {
 		return fmt.Errorf("import state: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(st.path), ".state-*.json")
-	if err != nil {
-		return fmt.Errorf("import state: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("import state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("import state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), st.path); err != nil {
+	if err := atomicfile.WriteFile(st.path, data, 0o600); err != nil {
 		return fmt.Errorf("import state: %w", err)
 	}
 	return nil

@@ -2,11 +2,8 @@ package kql
 
 import (
 	"database/sql"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/flowlake/flowlake/internal/flow/schema"
 )
 
 // benchRows is the size of the synthetic table of BenchmarkExecVsHandwritten.
@@ -14,21 +11,8 @@ const benchRows = 1_000_000
 
 func openBenchDuck(b *testing.B) *sql.DB {
 	b.Helper()
-	db, err := sql.Open("duckdb", "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	b.Cleanup(func() { db.Close() })
-	types := map[schema.Type]string{schema.Uint8: "UTINYINT", schema.Uint16: "USMALLINT", schema.Uint32: "UINTEGER",
-		schema.Uint64: "UBIGINT", schema.MAC: "UBIGINT", schema.Time: "TIMESTAMP", schema.Addr: "BLOB",
-		schema.String: "VARCHAR", schema.Enum: "VARCHAR"}
-	var defs []string
-	for _, c := range schema.Columns {
-		defs = append(defs, c.Name+" "+types[c.Type])
-	}
+	db := emptyFlows(b)
 	stmts := []string{
-		"CREATE TABLE flows (" + strings.Join(defs, ", ") + ")",
 		// 4096 sources in 10.1.0.0/16, 256 destinations in 10.2.0.0/16, three days
 		`INSERT INTO flows BY NAME SELECT
 			TIMESTAMP '2026-11-27 00:00:00' + to_seconds((i * 7) % 259200) AS time_received,

@@ -74,7 +74,9 @@ func genFlows() []testFlow {
 	return out
 }
 
-func openDuck(t testing.TB, rows []testFlow) *sql.DB {
+// emptyFlows opens an in-memory DuckDB with an empty flows table typed as
+// the engine's flows view is (schema.Type.DuckDB).
+func emptyFlows(t testing.TB) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
@@ -82,16 +84,19 @@ func openDuck(t testing.TB, rows []testFlow) *sql.DB {
 	}
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
-	types := map[schema.Type]string{schema.Uint8: "UTINYINT", schema.Uint16: "USMALLINT", schema.Uint32: "UINTEGER",
-		schema.Uint64: "UBIGINT", schema.MAC: "UBIGINT", schema.Time: "TIMESTAMP", schema.Addr: "BLOB",
-		schema.String: "VARCHAR", schema.Enum: "VARCHAR"}
 	var defs []string
 	for _, c := range schema.Columns {
-		defs = append(defs, c.Name+" "+types[c.Type])
+		defs = append(defs, c.Name+" "+c.Type.DuckDB())
 	}
 	if _, err := db.Exec("CREATE TABLE flows (" + strings.Join(defs, ", ") + ")"); err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+func openDuck(t testing.TB, rows []testFlow) *sql.DB {
+	t.Helper()
+	db := emptyFlows(t)
 	tx, err := db.Begin()
 	if err != nil {
 		t.Fatal(err)

@@ -9,26 +9,7 @@ import (
 // sqlString reads the SQL string literal starting at sql[i] (a quote) as
 // the dialect's parser would, and returns its value and the index after it.
 func sqlString(d Dialect, sql string, i int) (string, int, bool) {
-	if i >= len(sql) || sql[i] != '\'' {
-		return "", i, false
-	}
-	var b strings.Builder
-	for j := i + 1; j < len(sql); j++ {
-		c := sql[j]
-		switch {
-		case d == ClickHouse && c == '\\' && j+1 < len(sql):
-			j++
-			b.WriteByte(sql[j])
-		case c == '\'' && d == DuckDB && j+1 < len(sql) && sql[j+1] == '\'':
-			j++
-			b.WriteByte('\'')
-		case c == '\'':
-			return b.String(), j + 1, true
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return "", len(sql), false
+	return sqlQuoted(d, sql, i, '\'')
 }
 
 // sqlIdent reads a quoted identifier starting at sql[i].
@@ -37,6 +18,12 @@ func sqlIdent(d Dialect, sql string, i int) (string, int, bool) {
 	if d == ClickHouse {
 		q = '`'
 	}
+	return sqlQuoted(d, sql, i, q)
+}
+
+// sqlQuoted reads what quote q encloses at sql[i]: ClickHouse escapes
+// with a backslash, DuckDB by doubling the quote.
+func sqlQuoted(d Dialect, sql string, i int, q byte) (string, int, bool) {
 	if i >= len(sql) || sql[i] != q {
 		return "", i, false
 	}

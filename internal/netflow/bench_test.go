@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/testenv/capture"
 )
 
 const benchRecords = 28
@@ -12,12 +13,12 @@ func benchDecode(b *testing.B, setup, pkt []byte, flows int) {
 	d := mustNew(b, Config{})
 	var out flow.Decoded
 	if setup != nil {
-		if err := d.Decode(setup, testExporter, testReceived, &out); err != nil {
+		if err := d.Decode(setup, capture.Exporter, capture.Received, &out); err != nil {
 			b.Fatal(err)
 		}
 	}
 	out.Reset()
-	if err := d.Decode(pkt, testExporter, testReceived, &out); err != nil || out.Flows.Len() != flows {
+	if err := d.Decode(pkt, capture.Exporter, capture.Received, &out); err != nil || out.Flows.Len() != flows {
 		b.Fatalf("decode: %v, %d flows, want %d", err, out.Flows.Len(), flows)
 	}
 	b.SetBytes(int64(len(pkt)))
@@ -25,7 +26,7 @@ func benchDecode(b *testing.B, setup, pkt []byte, flows int) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		out.Reset()
-		if err := d.Decode(pkt, testExporter, testReceived, &out); err != nil {
+		if err := d.Decode(pkt, capture.Exporter, capture.Received, &out); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -62,7 +63,7 @@ func BenchmarkDecodeIPFIX(b *testing.B) {
 // BenchmarkDecodeCapture replays a real exporter's capture (CESNET probe,
 // IPFIX, 68 messages, 3979 flows), templates learnt beforehand.
 func BenchmarkDecodeCapture(b *testing.B) {
-	dgs := readDatagrams(b, testdataDir+"/ipfix/ipfixcol2-cesnet-probe-ipfix-68msgs-3979recs.pcap")
+	dgs := capture.Datagrams(b, capture.Path(b, "ipfix/ipfixcol2-cesnet-probe-ipfix-68msgs-3979recs.pcap"))
 	d := mustNew(b, Config{})
 	var out flow.Decoded
 	flows := 0

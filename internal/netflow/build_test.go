@@ -1,12 +1,11 @@
 package netflow
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"testing"
-	"time"
 
-	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/testenv/capture"
+	"github.com/flowlake/flowlake/internal/testenv/wire"
 )
 
 // Packet builders for tests and benchmarks, following RFC 3954 (v9) and
@@ -18,70 +17,53 @@ type ie struct {
 	len uint16
 }
 
-func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
-func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
-func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
-
-func cat(parts ...[]byte) []byte {
-	var b []byte
-	for _, p := range parts {
-		b = append(b, p...)
-	}
-	return b
-}
-
 func set(id uint16, body []byte) []byte {
 	for len(body)%4 != 0 {
 		body = append(body, 0)
 	}
-	return cat(be16(id), be16(uint16(4+len(body))), body)
+	return wire.Cat(wire.BE16(id), wire.BE16(uint16(4+len(body))), body)
 }
 
 func fieldSpecs(fields []ie, ipfix bool) []byte {
 	var b []byte
 	for _, f := range fields {
 		if ipfix && f.ent != 0 {
-			b = cat(b, be16(f.id|0x8000), be16(f.len), be32(f.ent))
+			b = wire.Cat(b, wire.BE16(f.id|0x8000), wire.BE16(f.len), wire.BE32(f.ent))
 		} else {
-			b = cat(b, be16(f.id), be16(f.len))
+			b = wire.Cat(b, wire.BE16(f.id), wire.BE16(f.len))
 		}
 	}
 	return b
 }
 
 func ipfixTemplate(id uint16, fields []ie) []byte {
-	return set(2, cat(be16(id), be16(uint16(len(fields))), fieldSpecs(fields, true)))
+	return set(2, wire.Cat(wire.BE16(id), wire.BE16(uint16(len(fields))), fieldSpecs(fields, true)))
 }
 
 func ipfixOptionsTemplate(id uint16, scopes int, fields []ie) []byte {
-	return set(3, cat(be16(id), be16(uint16(len(fields))), be16(uint16(scopes)), fieldSpecs(fields, true)))
+	return set(3, wire.Cat(wire.BE16(id), wire.BE16(uint16(len(fields))), wire.BE16(uint16(scopes)), fieldSpecs(fields, true)))
 }
 
 func ipfixWithdraw(id uint16) []byte {
-	return set(2, cat(be16(id), be16(0)))
+	return set(2, wire.Cat(wire.BE16(id), wire.BE16(0)))
 }
 
 func ipfixMsg(seq, odid, exportSec uint32, sets ...[]byte) []byte {
-	body := cat(sets...)
-	return cat(be16(10), be16(uint16(16+len(body))), be32(exportSec), be32(seq), be32(odid), body)
+	body := wire.Cat(sets...)
+	return wire.Cat(wire.BE16(10), wire.BE16(uint16(16+len(body))), wire.BE32(exportSec), wire.BE32(seq), wire.BE32(odid), body)
 }
 
 func v9Template(id uint16, fields []ie) []byte {
-	return set(0, cat(be16(id), be16(uint16(len(fields))), fieldSpecs(fields, false)))
+	return set(0, wire.Cat(wire.BE16(id), wire.BE16(uint16(len(fields))), fieldSpecs(fields, false)))
 }
 
 func v9OptionsTemplate(id uint16, scopes, fields []ie) []byte {
-	return set(1, cat(be16(id), be16(uint16(4*len(scopes))), be16(uint16(4*len(fields))), fieldSpecs(scopes, false), fieldSpecs(fields, false)))
+	return set(1, wire.Cat(wire.BE16(id), wire.BE16(uint16(4*len(scopes))), wire.BE16(uint16(4*len(fields))), fieldSpecs(scopes, false), fieldSpecs(fields, false)))
 }
 
 func v9Msg(seq, srcID, uptimeMs, exportSec uint32, count uint16, sets ...[]byte) []byte {
-	return cat(be16(9), be16(count), be32(uptimeMs), be32(exportSec), be32(seq), be32(srcID), cat(sets...))
+	return wire.Cat(wire.BE16(9), wire.BE16(count), wire.BE32(uptimeMs), wire.BE32(exportSec), wire.BE32(seq), wire.BE32(srcID), wire.Cat(sets...))
 }
-
-var (
-	testExporter = netip.MustParseAddrPort("192.0.2.10:50000")
-	testReceived = time.Unix(1700000000, 0)
-)
 
 func mustNew(t testing.TB, cfg Config) *Decoder {
 	t.Helper()
@@ -92,25 +74,10 @@ func mustNew(t testing.TB, cfg Config) *Decoder {
 	return d
 }
 
-func decode(t testing.TB, d *Decoder, pkt []byte) *flow.Decoded {
-	t.Helper()
-	var out flow.Decoded
-	if err := d.Decode(pkt, testExporter, testReceived, &out); err != nil {
-		t.Fatalf("decode: %v", err)
-	}
-	return &out
-}
-
-func row(b *flow.Batch, i int) flow.Record {
-	var r flow.Record
-	b.Row(i, &r)
-	return r
-}
-
 func statsOf(t testing.TB, d *Decoder, version uint16, domain uint32) ExporterStats {
 	t.Helper()
 	for _, s := range d.Stats() {
-		if s.Version == version && s.ObservationDomain == domain && s.Exporter == testExporter.Addr() {
+		if s.Version == version && s.ObservationDomain == domain && s.Exporter == capture.Exporter.Addr() {
 			return s
 		}
 	}
@@ -136,21 +103,21 @@ var (
 
 func basicRecord(src, dst string, bytes, packets uint32) []byte {
 	s, dd := netip.MustParseAddr(src).As4(), netip.MustParseAddr(dst).As4()
-	return cat(s[:], dd[:], be32(bytes), be32(packets))
+	return wire.Cat(s[:], dd[:], wire.BE32(bytes), wire.BE32(packets))
 }
 
 // typicalRecord fills typicalFields (IPFIX) or typicalV9Fields (v9).
 func typicalRecord(i int, v9 bool) []byte {
-	b := cat(
+	b := wire.Cat(
 		[]byte{10, 0, byte(i >> 8), byte(i)}, []byte{192, 0, 2, byte(i)},
-		be16(uint16(1024+i)), be16(443), []byte{6, 0x1b, 0},
-		be32(uint32(i%8+1)), be32(2), []byte{10, 0, 0, 1}, be32(64500), be32(64501), []byte{24, 16},
-		be64(uint64(1500*(i+1))), be64(uint64(i+1)),
+		wire.BE16(uint16(1024+i)), wire.BE16(443), []byte{6, 0x1b, 0},
+		wire.BE32(uint32(i%8+1)), wire.BE32(2), []byte{10, 0, 0, 1}, wire.BE32(64500), wire.BE32(64501), []byte{24, 16},
+		wire.BE64(uint64(1500*(i+1))), wire.BE64(uint64(i+1)),
 	)
 	if v9 {
-		b = cat(b, be32(100000), be32(160000), []byte{0}, be16(100), []byte{1})
+		b = wire.Cat(b, wire.BE32(100000), wire.BE32(160000), []byte{0}, wire.BE16(100), []byte{1})
 	} else {
-		b = cat(b, be64(1700000000000), be64(1700000060000), []byte{0}, be16(100), []byte{3})
+		b = wire.Cat(b, wire.BE64(1700000000000), wire.BE64(1700000060000), []byte{0}, wire.BE16(100), []byte{3})
 	}
 	return b
 }

@@ -1,77 +1,18 @@
 package netflow
 
 import (
-	"encoding/binary"
 	"errors"
-	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/flowlake/flowlake/internal/flow"
-	"github.com/flowlake/flowlake/internal/pcapfile"
+	"github.com/flowlake/flowlake/internal/testenv/capture"
 )
-
-const testdataDir = "../../testdata/pcap"
 
 // captureFiles lists the NetFlow/IPFIX captures of testdata.
 func captureFiles(t testing.TB) []string {
 	t.Helper()
-	var files []string
-	for _, dir := range []string{"netflow5", "netflow9", "ipfix"} {
-		m, err := filepath.Glob(filepath.Join(testdataDir, dir, "*"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
-	if len(files) == 0 {
-		t.Fatal("no captures found")
-	}
-	return files
-}
-
-// readDatagrams returns the datagrams of a pcap file, or the messages of an
-// IPFIX file (RFC 5655: messages back to back).
-func readDatagrams(t testing.TB, path string) []pcapfile.Datagram {
-	t.Helper()
-	if strings.HasSuffix(path, ".ipfix") {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ds []pcapfile.Datagram
-		src := netip.MustParseAddrPort("192.0.2.1:40000")
-		for len(b) >= 4 {
-			l := int(binary.BigEndian.Uint16(b[2:]))
-			if l < 16 || l > len(b) {
-				t.Fatalf("%s: bad IPFIX file message length %d", path, l)
-			}
-			ds = append(ds, pcapfile.Datagram{Src: src, Time: time.Unix(1700000000, 0), Payload: b[:l]})
-			b = b[l:]
-		}
-		return ds
-	}
-	ds, err := pcapfile.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ds
-}
-
-// decodeFile feeds every datagram of a capture through one Decoder and
-// returns the flows of each datagram and the errors.
-func decodeFile(t testing.TB, d *Decoder, path string) (perPacket []flow.Decoded, errs []error) {
-	t.Helper()
-	for _, dg := range readDatagrams(t, path) {
-		var out flow.Decoded
-		err := d.Decode(dg.Payload, dg.Src, dg.Time, &out)
-		perPacket = append(perPacket, out)
-		errs = append(errs, err)
-	}
-	return perPacket, errs
+	return capture.Files(t, "netflow5/*", "netflow9/*", "ipfix/*")
 }
 
 func TestCaptures(t *testing.T) {
@@ -81,7 +22,7 @@ func TestCaptures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			outs, errs := decodeFile(t, d, path)
+			outs, errs := capture.DecodeFile(t, d, path)
 			flows, nerr := 0, 0
 			for i, err := range errs {
 				flows += outs[i].Flows.Len()

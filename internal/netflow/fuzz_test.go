@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/testenv/capture"
+	"github.com/flowlake/flowlake/internal/testenv/wire"
 )
 
 // fuzzConfig keeps limits small so that the fuzzer reaches them.
@@ -12,7 +14,7 @@ var fuzzConfig = Config{MaxTemplatesPerDomain: 16, MaxFieldsPerTemplate: 64, Max
 
 func checkDecode(t *testing.T, d *Decoder, pkt []byte) {
 	var out flow.Decoded
-	err := d.Decode(pkt, testExporter, testReceived, &out)
+	err := d.Decode(pkt, capture.Exporter, capture.Received, &out)
 	if err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupportedVersion) {
 		t.Fatalf("error wraps neither ErrMalformed nor ErrUnsupportedVersion: %v", err)
 	}
@@ -45,7 +47,7 @@ func checkDecode(t *testing.T, d *Decoder, pkt []byte) {
 // the templates the first pass learnt).
 func FuzzDecode(f *testing.F) {
 	for _, path := range captureFiles(f) {
-		for _, dg := range readDatagrams(f, path) {
+		for _, dg := range capture.Datagrams(f, path) {
 			f.Add(dg.Payload)
 		}
 	}
@@ -67,13 +69,13 @@ func FuzzTemplateData(f *testing.F) {
 		d := mustNew(t, fuzzConfig)
 		var pkt []byte
 		if ipfix {
-			tpl := set(2, cat(be16(300), be16(count), specs))
+			tpl := set(2, wire.Cat(wire.BE16(300), wire.BE16(count), specs))
 			pkt = ipfixMsg(0, 0, 1700000000, tpl, set(300, data))
 			if len(pkt) > 65535 {
 				return
 			}
 		} else {
-			tpl := set(0, cat(be16(300), be16(count), specs))
+			tpl := set(0, wire.Cat(wire.BE16(300), wire.BE16(count), specs))
 			pkt = v9Msg(1, 0, 1000, 1700000000, 2, tpl, set(300, data))
 		}
 		checkDecode(t, d, pkt)

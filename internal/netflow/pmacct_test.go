@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flowlake/flowlake/internal/testenv/capture"
 )
 
 // TestPmacctTotals compares flow, byte and packet totals (sampling
@@ -15,7 +17,7 @@ import (
 func TestPmacctTotals(t *testing.T) {
 	for _, n := range []string{"100", "101", "102", "104", "111"} {
 		t.Run(n, func(t *testing.T) {
-			f, err := os.Open(filepath.Join(testdataDir, "_expected", "pmacct-ta", n+"-output-flow-00.json"))
+			f, err := os.Open(capture.Path(t, "_expected/pmacct-ta/"+n+"-output-flow-00.json"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -39,7 +41,7 @@ func TestPmacctTotals(t *testing.T) {
 			if err := sc.Err(); err != nil {
 				t.Fatal(err)
 			}
-			files, _ := filepath.Glob(filepath.Join(testdataDir, "*", "pmacct-ta-*-"+n+".pcap"))
+			files, _ := filepath.Glob(capture.Path(t, "*/pmacct-ta-*-"+n+".pcap"))
 			if len(files) == 0 {
 				t.Fatalf("no capture for pmacct test %s", n)
 			}
@@ -47,7 +49,7 @@ func TestPmacctTotals(t *testing.T) {
 			var bytes, packets uint64
 			for _, path := range files {
 				d := mustNew(t, Config{})
-				outs, errs := decodeFile(t, d, path)
+				outs, errs := capture.DecodeFile(t, d, path)
 				for i, o := range outs {
 					if errs[i] != nil {
 						t.Errorf("%s packet %d: %v", filepath.Base(path), i, errs[i])

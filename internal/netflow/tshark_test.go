@@ -1,12 +1,8 @@
 package netflow
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/netip"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,14 +10,14 @@ import (
 	"time"
 
 	"github.com/flowlake/flowlake/internal/flow"
-	"github.com/flowlake/flowlake/internal/testenv"
-	"github.com/flowlake/flowlake/internal/tsharkjson"
+	"github.com/flowlake/flowlake/internal/testenv/capture"
+	"github.com/flowlake/flowlake/internal/testenv/tshark"
 )
 
 // flatten collects the first value of every field below n. The first
 // non-zero source and destination address, IPv4 or IPv6, in record order
 // is also kept as "src" and "dst".
-func flatten(n tsharkjson.Node, m map[string]string) {
+func flatten(n tshark.Node, m map[string]string) {
 	n.Walk(func(key, val string) {
 		if _, ok := m[key]; !ok {
 			m[key] = val
@@ -53,28 +49,15 @@ type tsharkPacket struct {
 	malformed bool
 }
 
-func runTshark(t *testing.T, tshark, path string, ports []uint16) []tsharkPacket {
+func runTshark(t *testing.T, path string, ports []uint16) []tsharkPacket {
 	t.Helper()
-	args := []string{"-r", path, "-T", "json", "-d", "udp.port==2055,cflow", "-d", "udp.port==4739,cflow"}
+	decodeAs := []string{"udp.port==2055,cflow", "udp.port==4739,cflow"}
 	for _, p := range ports {
-		args = append(args, "-d", fmt.Sprintf("udp.port==%d,cflow", p))
-	}
-	cmd := exec.Command(tshark, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark %v: %v: %s", args, err, stderr.String())
-	}
-	root, err := tsharkjson.Parse(json.NewDecoder(bytes.NewReader(out)))
-	if err != nil && err != io.EOF {
-		t.Fatalf("tshark JSON: %v", err)
+		decodeAs = append(decodeAs, fmt.Sprintf("udp.port==%d,cflow", p))
 	}
 	optionTemplates := map[string]bool{}
 	var pkts []tsharkPacket
-	for _, p := range root.Kids {
-		src, _ := p.Child("_source")
-		layers, _ := src.Child("layers")
+	for _, layers := range tshark.Layers(t, path, decodeAs...) {
 		cf, ok := layers.Child("cflow")
 		if !ok {
 			pkts = append(pkts, tsharkPacket{})
@@ -144,14 +127,14 @@ var dataBeforeTemplate = map[string]bool{
 }
 
 func TestTsharkAgreement(t *testing.T) {
-	tshark := testenv.LookPath(t, "tshark")
+	tshark.Require(t)
 	for _, path := range captureFiles(t) {
 		name := filepath.Base(path)
 		if strings.HasSuffix(path, ".ipfix") || strings.Contains(name, "malformed") {
 			continue // tshark reads pcaps only; malformed ones are TestCaptures'
 		}
 		t.Run(name, func(t *testing.T) {
-			dgs := readDatagrams(t, path)
+			dgs := capture.Datagrams(t, path)
 			portSet := map[uint16]bool{}
 			for _, dg := range dgs {
 				portSet[dg.Dst.Port()] = true
@@ -160,7 +143,7 @@ func TestTsharkAgreement(t *testing.T) {
 			for p := range portSet {
 				ports = append(ports, p)
 			}
-			tpkts := runTshark(t, tshark, path, ports)
+			tpkts := runTshark(t, path, ports)
 			if len(tpkts) != len(dgs) {
 				t.Fatalf("tshark shows %d packets, capture has %d datagrams", len(tpkts), len(dgs))
 			}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/testenv/capture"
 )
 
 // benchDatagram is a datagram of 8 flow samples as switches send them:
@@ -38,7 +39,7 @@ func benchDecode(b *testing.B, dgs [][]byte) {
 	flows := 0
 	for _, dg := range dgs {
 		out.Reset()
-		if err := d.Decode(dg, testExporter, testReceived, &out); err != nil {
+		if err := d.Decode(dg, capture.Exporter, capture.Received, &out); err != nil {
 			b.Fatal(err)
 		}
 		flows += out.Flows.Len()
@@ -56,7 +57,7 @@ func benchDecode(b *testing.B, dgs [][]byte) {
 	for i := 0; i < b.N; i++ {
 		for _, dg := range dgs {
 			out.Reset()
-			if err := d.Decode(dg, testExporter, testReceived, &out); err != nil {
+			if err := d.Decode(dg, capture.Exporter, capture.Received, &out); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -81,7 +82,7 @@ func BenchmarkDecodeCapture(b *testing.B) {
 		"gopacket-unknown-live-switch-sflow5-6flows-1counter.pcap",
 		"vflow-unknown-switches-sflow5-10flowsamples-router-gateway.pcap",
 	} {
-		for _, dg := range readDatagrams(b, testdataDir+"/"+name) {
+		for _, dg := range capture.Datagrams(b, capture.Path(b, "sflow5/"+name)) {
 			dgs = append(dgs, dg.Payload)
 		}
 	}

@@ -5,9 +5,9 @@ import (
 	"net/netip"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/testenv/wire"
 )
 
 // Builders of sFlow v5 datagrams and sampled packets, written from the
@@ -16,9 +16,7 @@ import (
 // TestTsharkSynthetic.
 
 var (
-	testExporter = netip.MustParseAddrPort("192.0.2.10:50000")
-	testReceived = time.Unix(1700000000, 0)
-	testAgent    = netip.MustParseAddr("198.51.100.7")
+	testAgent = netip.MustParseAddr("198.51.100.7")
 )
 
 func mustNew(t testing.TB, cfg Config) *Decoder {
@@ -28,33 +26,6 @@ func mustNew(t testing.TB, cfg Config) *Decoder {
 		t.Fatal(err)
 	}
 	return d
-}
-
-func decode(t testing.TB, d *Decoder, pkt []byte) *flow.Decoded {
-	t.Helper()
-	var out flow.Decoded
-	if err := d.Decode(pkt, testExporter, testReceived, &out); err != nil {
-		t.Fatalf("decode: %v", err)
-	}
-	return &out
-}
-
-func row(b *flow.Batch, i int) flow.Record {
-	var r flow.Record
-	b.Row(i, &r)
-	return r
-}
-
-func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
-func be32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
-func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
-
-func cat(parts ...[]byte) []byte {
-	var b []byte
-	for _, p := range parts {
-		b = append(b, p...)
-	}
-	return b
 }
 
 // pad4 pads b to a multiple of 4 bytes, as XDR does with opaque data.
@@ -67,24 +38,24 @@ func pad4(b []byte) []byte {
 
 // tlv frames a sample or record: format, length, data.
 func tlv(format uint32, data []byte) []byte {
-	return cat(be32(format), be32(uint32(len(data))), data)
+	return wire.Cat(wire.BE32(format), wire.BE32(uint32(len(data))), data)
 }
 
 func addrXDR(a netip.Addr) []byte {
 	if !a.IsValid() {
-		return be32(0)
+		return wire.BE32(0)
 	}
 	if a.Is4() {
 		b := a.As4()
-		return cat(be32(1), b[:])
+		return wire.Cat(wire.BE32(1), b[:])
 	}
 	b := a.As16()
-	return cat(be32(2), b[:])
+	return wire.Cat(wire.BE32(2), b[:])
 }
 
 // datagram builds an sFlow v5 datagram from agent with the given samples.
 func datagram(agent netip.Addr, sub, seq uint32, samples ...[]byte) []byte {
-	b := cat(be32(5), addrXDR(agent), be32(sub), be32(seq), be32(123456), be32(uint32(len(samples))))
+	b := wire.Cat(wire.BE32(5), addrXDR(agent), wire.BE32(sub), wire.BE32(seq), wire.BE32(123456), wire.BE32(uint32(len(samples))))
 	for _, s := range samples {
 		b = append(b, s...)
 	}
@@ -93,7 +64,7 @@ func datagram(agent netip.Addr, sub, seq uint32, samples ...[]byte) []byte {
 
 // flowSample is a compact flow sample (format 1).
 func flowSample(seq, srcIdx, rate, in, out uint32, recs ...[]byte) []byte {
-	b := cat(be32(seq), be32(srcIdx), be32(rate), be32(rate*seq), be32(0), be32(in), be32(out), be32(uint32(len(recs))))
+	b := wire.Cat(wire.BE32(seq), wire.BE32(srcIdx), wire.BE32(rate), wire.BE32(rate*seq), wire.BE32(0), wire.BE32(in), wire.BE32(out), wire.BE32(uint32(len(recs))))
 	for _, r := range recs {
 		b = append(b, r...)
 	}
@@ -102,8 +73,8 @@ func flowSample(seq, srcIdx, rate, in, out uint32, recs ...[]byte) []byte {
 
 // expandedFlowSample is an expanded flow sample (format 3).
 func expandedFlowSample(seq, srcIdx, rate, inFmt, in, outFmt, out uint32, recs ...[]byte) []byte {
-	b := cat(be32(seq), be32(0), be32(srcIdx), be32(rate), be32(rate*seq), be32(0),
-		be32(inFmt), be32(in), be32(outFmt), be32(out), be32(uint32(len(recs))))
+	b := wire.Cat(wire.BE32(seq), wire.BE32(0), wire.BE32(srcIdx), wire.BE32(rate), wire.BE32(rate*seq), wire.BE32(0),
+		wire.BE32(inFmt), wire.BE32(in), wire.BE32(outFmt), wire.BE32(out), wire.BE32(uint32(len(recs))))
 	for _, r := range recs {
 		b = append(b, r...)
 	}
@@ -111,7 +82,7 @@ func expandedFlowSample(seq, srcIdx, rate, inFmt, in, outFmt, out uint32, recs .
 }
 
 func counterSample(seq, srcIdx uint32, recs ...[]byte) []byte {
-	b := cat(be32(seq), be32(srcIdx), be32(uint32(len(recs))))
+	b := wire.Cat(wire.BE32(seq), wire.BE32(srcIdx), wire.BE32(uint32(len(recs))))
 	for _, r := range recs {
 		b = append(b, r...)
 	}
@@ -119,7 +90,7 @@ func counterSample(seq, srcIdx uint32, recs ...[]byte) []byte {
 }
 
 func expandedCounterSample(seq, srcIdx uint32, recs ...[]byte) []byte {
-	b := cat(be32(seq), be32(0), be32(srcIdx), be32(uint32(len(recs))))
+	b := wire.Cat(wire.BE32(seq), wire.BE32(0), wire.BE32(srcIdx), wire.BE32(uint32(len(recs))))
 	for _, r := range recs {
 		b = append(b, r...)
 	}
@@ -128,59 +99,59 @@ func expandedCounterSample(seq, srcIdx uint32, recs ...[]byte) []byte {
 
 // rawHeader is a raw packet header record of the whole of pkt.
 func rawHeader(proto uint32, frameLen uint32, pkt []byte) []byte {
-	return tlv(recRawHeader, cat(be32(proto), be32(frameLen), be32(4), be32(uint32(len(pkt))), pad4(append([]byte(nil), pkt...))))
+	return tlv(recRawHeader, wire.Cat(wire.BE32(proto), wire.BE32(frameLen), wire.BE32(4), wire.BE32(uint32(len(pkt))), pad4(append([]byte(nil), pkt...))))
 }
 
 func ethernetRecord(length uint32, src, dst []byte, etype uint32) []byte {
-	return tlv(recEthernet, cat(be32(length), src, []byte{0, 0}, dst, []byte{0, 0}, be32(etype)))
+	return tlv(recEthernet, wire.Cat(wire.BE32(length), src, []byte{0, 0}, dst, []byte{0, 0}, wire.BE32(etype)))
 }
 
 func ipv4Record(length uint32, proto uint32, src, dst netip.Addr, sport, dport, flags, tos uint32) []byte {
 	s, d := src.As4(), dst.As4()
-	return tlv(recIPv4, cat(be32(length), be32(proto), s[:], d[:], be32(sport), be32(dport), be32(flags), be32(tos)))
+	return tlv(recIPv4, wire.Cat(wire.BE32(length), wire.BE32(proto), s[:], d[:], wire.BE32(sport), wire.BE32(dport), wire.BE32(flags), wire.BE32(tos)))
 }
 
 func ipv6Record(length uint32, proto uint32, src, dst netip.Addr, sport, dport, flags, prio uint32) []byte {
 	s, d := src.As16(), dst.As16()
-	return tlv(recIPv6, cat(be32(length), be32(proto), s[:], d[:], be32(sport), be32(dport), be32(flags), be32(prio)))
+	return tlv(recIPv6, wire.Cat(wire.BE32(length), wire.BE32(proto), s[:], d[:], wire.BE32(sport), wire.BE32(dport), wire.BE32(flags), wire.BE32(prio)))
 }
 
 func switchRecord(srcVLAN, dstVLAN uint32) []byte {
-	return tlv(recExtSwitch, cat(be32(srcVLAN), be32(0), be32(dstVLAN), be32(0)))
+	return tlv(recExtSwitch, wire.Cat(wire.BE32(srcVLAN), wire.BE32(0), wire.BE32(dstVLAN), wire.BE32(0)))
 }
 
 func routerRecord(nh netip.Addr, srcMask, dstMask uint32) []byte {
-	return tlv(recExtRouter, cat(addrXDR(nh), be32(srcMask), be32(dstMask)))
+	return tlv(recExtRouter, wire.Cat(addrXDR(nh), wire.BE32(srcMask), wire.BE32(dstMask)))
 }
 
 // gatewayRecord has one AS_SEQUENCE segment holding path (none when
 // empty) and one community.
 func gatewayRecord(nh netip.Addr, as, srcAS, peerAS uint32, path ...uint32) []byte {
-	b := cat(addrXDR(nh), be32(as), be32(srcAS), be32(peerAS))
+	b := wire.Cat(addrXDR(nh), wire.BE32(as), wire.BE32(srcAS), wire.BE32(peerAS))
 	if len(path) == 0 {
-		b = append(b, be32(0)...)
+		b = append(b, wire.BE32(0)...)
 	} else {
-		b = cat(b, be32(1), be32(2), be32(uint32(len(path))))
+		b = wire.Cat(b, wire.BE32(1), wire.BE32(2), wire.BE32(uint32(len(path))))
 		for _, a := range path {
-			b = append(b, be32(a)...)
+			b = append(b, wire.BE32(a)...)
 		}
 	}
-	b = cat(b, be32(1), be32(65000<<16|100), be32(100))
+	b = wire.Cat(b, wire.BE32(1), wire.BE32(65000<<16|100), wire.BE32(100))
 	return tlv(recExtGateway, b)
 }
 
 func genericIfRecord(c *flow.IfCounters) []byte {
-	return tlv(recGenericIf, cat(be32(c.IfIndex), be32(c.IfType), be64(c.IfSpeed), be32(c.IfDirection), be32(c.IfStatus),
-		be64(c.InOctets), be32(uint32(c.InUcastPkts)), be32(uint32(c.InMulticastPkts)), be32(uint32(c.InBroadcastPkts)),
-		be32(uint32(c.InDiscards)), be32(uint32(c.InErrors)), be32(uint32(c.InUnknownProtos)),
-		be64(c.OutOctets), be32(uint32(c.OutUcastPkts)), be32(uint32(c.OutMulticastPkts)), be32(uint32(c.OutBroadcastPkts)),
-		be32(uint32(c.OutDiscards)), be32(uint32(c.OutErrors)), be32(c.Promiscuous)))
+	return tlv(recGenericIf, wire.Cat(wire.BE32(c.IfIndex), wire.BE32(c.IfType), wire.BE64(c.IfSpeed), wire.BE32(c.IfDirection), wire.BE32(c.IfStatus),
+		wire.BE64(c.InOctets), wire.BE32(uint32(c.InUcastPkts)), wire.BE32(uint32(c.InMulticastPkts)), wire.BE32(uint32(c.InBroadcastPkts)),
+		wire.BE32(uint32(c.InDiscards)), wire.BE32(uint32(c.InErrors)), wire.BE32(uint32(c.InUnknownProtos)),
+		wire.BE64(c.OutOctets), wire.BE32(uint32(c.OutUcastPkts)), wire.BE32(uint32(c.OutMulticastPkts)), wire.BE32(uint32(c.OutBroadcastPkts)),
+		wire.BE32(uint32(c.OutDiscards)), wire.BE32(uint32(c.OutErrors)), wire.BE32(c.Promiscuous)))
 }
 
 func ethernetCountersRecord() []byte {
 	b := make([]byte, 0, 52)
 	for i := uint32(0); i < 13; i++ {
-		b = append(b, be32(i*7)...)
+		b = append(b, wire.BE32(i*7)...)
 	}
 	return tlv(2, b)
 }
@@ -193,20 +164,20 @@ var (
 // eth builds an Ethernet II frame with the given VLAN tags (outer first;
 // the first tag is 802.1ad when there are two).
 func eth(dst, src []byte, vlans []uint16, etype uint16, payload []byte) []byte {
-	b := cat(dst, src)
+	b := wire.Cat(dst, src)
 	for i, v := range vlans {
 		tpid := uint16(0x8100)
 		if i == 0 && len(vlans) > 1 {
 			tpid = 0x88a8
 		}
-		b = cat(b, be16(tpid), be16(v))
+		b = wire.Cat(b, wire.BE16(tpid), wire.BE16(v))
 	}
-	return cat(b, be16(etype), payload)
+	return wire.Cat(b, wire.BE16(etype), payload)
 }
 
 func ipv4(src, dst netip.Addr, proto, tos uint8, payload []byte) []byte {
 	s, d := src.As4(), dst.As4()
-	h := cat([]byte{0x45, tos}, be16(uint16(20+len(payload))), be16(1), be16(0x4000), []byte{64, proto}, be16(0), s[:], d[:])
+	h := wire.Cat([]byte{0x45, tos}, wire.BE16(uint16(20+len(payload))), wire.BE16(1), wire.BE16(0x4000), []byte{64, proto}, wire.BE16(0), s[:], d[:])
 	var sum uint32
 	for i := 0; i < 20; i += 2 {
 		sum += uint32(h[i])<<8 | uint32(h[i+1])
@@ -215,7 +186,7 @@ func ipv4(src, dst netip.Addr, proto, tos uint8, payload []byte) []byte {
 		sum = sum&0xffff + sum>>16
 	}
 	binary.BigEndian.PutUint16(h[10:], ^uint16(sum))
-	return cat(h, payload)
+	return wire.Cat(h, payload)
 }
 
 // ipv6 builds an IPv6 packet; a non-nil hopByHop puts a hop-by-hop options
@@ -224,18 +195,18 @@ func ipv6(src, dst netip.Addr, nh, tc uint8, hopByHop bool, payload []byte) []by
 	s, d := src.As16(), dst.As16()
 	first := nh
 	if hopByHop {
-		payload = cat([]byte{nh, 0, 1, 4, 0, 0, 0, 0}, payload)
+		payload = wire.Cat([]byte{nh, 0, 1, 4, 0, 0, 0, 0}, payload)
 		first = 0
 	}
-	return cat([]byte{0x60 | tc>>4, tc << 4, 0, 0}, be16(uint16(len(payload))), []byte{first, 64}, s[:], d[:], payload)
+	return wire.Cat([]byte{0x60 | tc>>4, tc << 4, 0, 0}, wire.BE16(uint16(len(payload))), []byte{first, 64}, s[:], d[:], payload)
 }
 
 func tcp(sport, dport uint16, flags uint8) []byte {
-	return cat(be16(sport), be16(dport), be32(1000), be32(2000), []byte{0x50, flags}, be16(512), be16(0), be16(0))
+	return wire.Cat(wire.BE16(sport), wire.BE16(dport), wire.BE32(1000), wire.BE32(2000), []byte{0x50, flags}, wire.BE16(512), wire.BE16(0), wire.BE16(0))
 }
 
 func udp(sport, dport uint16, payload []byte) []byte {
-	return cat(be16(sport), be16(dport), be16(uint16(8+len(payload))), be16(0), payload)
+	return wire.Cat(wire.BE16(sport), wire.BE16(dport), wire.BE16(uint16(8+len(payload))), wire.BE16(0), payload)
 }
 
 func icmp(typ, code uint8) []byte {
@@ -243,7 +214,7 @@ func icmp(typ, code uint8) []byte {
 }
 
 func vxlan(vni uint32, frame []byte) []byte {
-	return cat([]byte{0x08, 0, 0, 0}, be32(vni<<8), frame)
+	return wire.Cat([]byte{0x08, 0, 0, 0}, wire.BE32(vni<<8), frame)
 }
 
 // writePcap writes datagrams as Ethernet/IPv4/UDP packets from 192.0.2.1

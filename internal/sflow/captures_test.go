@@ -7,44 +7,13 @@ import (
 	"testing"
 
 	"github.com/flowlake/flowlake/internal/flow"
-	"github.com/flowlake/flowlake/internal/pcapfile"
+	"github.com/flowlake/flowlake/internal/testenv/capture"
 )
-
-const testdataDir = "../../testdata/pcap/sflow5"
 
 // captureFiles lists the sFlow captures of testdata.
 func captureFiles(t testing.TB) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(testdataDir, "*.pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatal("no captures found")
-	}
-	return files
-}
-
-func readDatagrams(t testing.TB, path string) []pcapfile.Datagram {
-	t.Helper()
-	ds, err := pcapfile.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ds
-}
-
-// decodeFile feeds every datagram of a capture through d and returns the
-// output and error of each.
-func decodeFile(t testing.TB, d *Decoder, path string) (outs []flow.Decoded, errs []error) {
-	t.Helper()
-	for _, dg := range readDatagrams(t, path) {
-		var out flow.Decoded
-		err := d.Decode(dg.Payload, dg.Src, dg.Time, &out)
-		outs = append(outs, out)
-		errs = append(errs, err)
-	}
-	return outs, errs
+	return capture.Files(t, "sflow5/*.pcap")
 }
 
 // damaged lists datagrams of captures not marked malformed that are
@@ -74,8 +43,8 @@ func TestCaptures(t *testing.T) {
 			name := filepath.Base(path)
 			malformed := strings.Contains(name, "malformed")
 			d := mustNew(t, Config{})
-			dgs := readDatagrams(t, path)
-			outs, errs := decodeFile(t, d, path)
+			dgs := capture.Datagrams(t, path)
+			outs, errs := capture.DecodeFile(t, d, path)
 			other := 0
 			flows, counters, nerr := 0, 0, 0
 			for i, err := range errs {
@@ -126,7 +95,7 @@ func TestCaptures(t *testing.T) {
 func TestCapturePrefixes(t *testing.T) {
 	for _, path := range captureFiles(t) {
 		d := mustNew(t, Config{})
-		for i, dg := range readDatagrams(t, path) {
+		for i, dg := range capture.Datagrams(t, path) {
 			var whole flow.Decoded
 			wholeErr := d.Decode(dg.Payload, dg.Src, dg.Time, &whole)
 			var out flow.Decoded

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/testenv/capture"
 )
 
 // FuzzDecode feeds arbitrary datagrams, seeded with every datagram of the
@@ -13,7 +14,7 @@ import (
 // on.
 func FuzzDecode(f *testing.F) {
 	for _, path := range captureFiles(f) {
-		for _, dg := range readDatagrams(f, path) {
+		for _, dg := range capture.Datagrams(f, path) {
 			f.Add(dg.Payload)
 		}
 	}
@@ -26,7 +27,7 @@ func FuzzDecode(f *testing.F) {
 		var out flow.Decoded
 		for pass := 0; pass < 2; pass++ {
 			out.Reset()
-			err := d.Decode(pkt, testExporter, testReceived, &out)
+			err := d.Decode(pkt, capture.Exporter, capture.Received, &out)
 			if err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupportedVersion) {
 				t.Fatalf("error wraps no sentinel: %v", err)
 			}

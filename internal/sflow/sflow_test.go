@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/flowlake/flowlake/internal/flow"
-	"github.com/flowlake/flowlake/internal/testenv"
+	"github.com/flowlake/flowlake/internal/testenv/capture"
+	"github.com/flowlake/flowlake/internal/testenv/tshark"
+	"github.com/flowlake/flowlake/internal/testenv/wire"
 )
 
 var (
@@ -69,8 +71,8 @@ var testCounters = flow.IfCounters{
 
 // mplsSample is TCP over IPv4 under two MPLS labels.
 func mplsSample(seq uint32) []byte {
-	labels := cat(be32(16000<<12|0<<8|64), be32(17000<<12|1<<8|64)) // second is bottom of stack
-	frame := eth(macA, macB, nil, 0x8847, cat(labels, ipv4(hostA, hostB, 6, 0, tcp(1111, 2222, 0x01))))
+	labels := wire.Cat(wire.BE32(16000<<12|0<<8|64), wire.BE32(17000<<12|1<<8|64)) // second is bottom of stack
+	frame := eth(macA, macB, nil, 0x8847, wire.Cat(labels, ipv4(hostA, hostB, 6, 0, tcp(1111, 2222, 0x01))))
 	return flowSample(seq, 1, 64, 1, 2, rawHeader(hdrEthernet, 800, frame))
 }
 
@@ -83,7 +85,7 @@ func fragmentSample(seq uint32) []byte {
 }
 
 func sctpSample(seq uint32) []byte {
-	frame := eth(macA, macB, []uint16{5}, 0x86dd, ipv6(host6A, host6B, 132, 0, false, cat(be16(2905), be16(2906), be32(1), be32(0))))
+	frame := eth(macA, macB, []uint16{5}, 0x86dd, ipv6(host6A, host6B, 132, 0, false, wire.Cat(wire.BE16(2905), wire.BE16(2906), wire.BE32(1), wire.BE32(0))))
 	return flowSample(seq, 1, 64, 1, 2, rawHeader(hdrEthernet, 120, frame))
 }
 
@@ -99,13 +101,13 @@ func syntheticDatagrams() [][]byte {
 
 func TestFlowSample(t *testing.T) {
 	d := mustNew(t, Config{})
-	out := decode(t, d, datagram(testAgent, 1, 1, qinqTCPSample(1)))
+	out := capture.Decode(t, d, datagram(testAgent, 1, 1, qinqTCPSample(1)))
 	if out.Flows.Len() != 1 {
 		t.Fatalf("%d flows", out.Flows.Len())
 	}
-	r := row(&out.Flows, 0)
+	r := capture.Row(&out.Flows, 0)
 	want := flow.Record{
-		TimeReceived: testReceived.UnixNano(), TimeStart: testReceived.UnixNano(), TimeEnd: testReceived.UnixNano(),
+		TimeReceived: capture.Received.UnixNano(), TimeStart: capture.Received.UnixNano(), TimeEnd: capture.Received.UnixNano(),
 		SourceType: flow.SourceTypeSflow, ExporterAddr: flow.AddrFromNetip(testAgent), ObservationDomain: 1,
 		SamplingRate: 512, IPVersion: 4, SrcAddr: flow.AddrFromNetip(hostA), DstAddr: flow.AddrFromNetip(hostB),
 		SrcPort: 40000, DstPort: 443, Proto: 6, TCPFlags: 0x12, TOS: 0xb8, VLAN: 100,
@@ -120,7 +122,7 @@ func TestFlowSample(t *testing.T) {
 
 func TestVXLAN(t *testing.T) {
 	d := mustNew(t, Config{})
-	r := row(&decode(t, d, datagram(testAgent, 0, 1, vxlanSample(1))).Flows, 0)
+	r := capture.Row(&capture.Decode(t, d, datagram(testAgent, 0, 1, vxlanSample(1))).Flows, 0)
 	if r.SrcAddr != flow.AddrFromNetip(hostB) || r.DstAddr != flow.AddrFromNetip(hostA) || r.Proto != 17 ||
 		r.SrcPort != 5353 || r.DstPort != 53 || r.TOS != 0x10 || r.IPVersion != 4 {
 		t.Errorf("inner 5-tuple not the flow's: %+v", r)
@@ -137,7 +139,7 @@ func TestVXLAN(t *testing.T) {
 
 	// A header cut inside the inner frame leaves the outer UDP flow.
 	outer := eth(macB, macA, nil, 0x0800, ipv4(vtepA, vtepB, 17, 0, udp(49152, 4789, vxlan(5001, macA))))
-	r = row(&decode(t, d, datagram(testAgent, 0, 2, flowSample(1, 3, 1, 3, 4, rawHeader(hdrEthernet, 1500, outer)))).Flows, 0)
+	r = capture.Row(&capture.Decode(t, d, datagram(testAgent, 0, 2, flowSample(1, 3, 1, 3, 4, rawHeader(hdrEthernet, 1500, outer)))).Flows, 0)
 	if r.SrcAddr != flow.AddrFromNetip(vtepA) || r.DstPort != 4789 || r.VXLANVNI != 5001 {
 		t.Errorf("truncated inner frame: want the outer flow, got %+v", r)
 	}
@@ -145,11 +147,11 @@ func TestVXLAN(t *testing.T) {
 
 func TestIPv6AndExpanded(t *testing.T) {
 	d := mustNew(t, Config{})
-	out := decode(t, d, datagram(agent6, 3, 1, ipv6Sample(1), icmpv6Sample(2), icmpSample(3)))
+	out := capture.Decode(t, d, datagram(agent6, 3, 1, ipv6Sample(1), icmpv6Sample(2), icmpSample(3)))
 	if out.Flows.Len() != 3 {
 		t.Fatalf("%d flows", out.Flows.Len())
 	}
-	r := row(&out.Flows, 0)
+	r := capture.Row(&out.Flows, 0)
 	if r.ExporterAddr != flow.AddrFromNetip(agent6) || r.ObservationDomain != 3 {
 		t.Errorf("agent %v sub-agent %d", r.ExporterAddr, r.ObservationDomain)
 	}
@@ -160,11 +162,11 @@ func TestIPv6AndExpanded(t *testing.T) {
 	if r.InIf != 0 || r.OutIf != 2000000001 || r.Direction != dirEgress || r.SamplingRate != 4096 || r.Bytes != 200*4096 {
 		t.Errorf("expanded sample: in %d out %d direction %d rate %d bytes %d", r.InIf, r.OutIf, r.Direction, r.SamplingRate, r.Bytes)
 	}
-	r = row(&out.Flows, 1)
+	r = capture.Row(&out.Flows, 1)
 	if r.Proto != 58 || r.ICMPType != 128 || r.ICMPCode != 0 || r.SrcPort != 0 || r.DstPort != 0 || r.Bytes != 64 || r.OutIf != 0 {
 		t.Errorf("ICMPv6 in a raw IPv6 header: %+v", r)
 	}
-	r = row(&out.Flows, 2)
+	r = capture.Row(&out.Flows, 2)
 	if r.Proto != 1 || r.ICMPType != 3 || r.ICMPCode != 13 || r.Bytes != 840 || r.Packets != 10 || r.InIf != 0 {
 		t.Errorf("ICMP in a raw IPv4 header: %+v", r)
 	}
@@ -172,16 +174,16 @@ func TestIPv6AndExpanded(t *testing.T) {
 
 func TestHeaderVariants(t *testing.T) {
 	d := mustNew(t, Config{})
-	out := decode(t, d, datagram(testAgent, 0, 1, mplsSample(1), fragmentSample(2), sctpSample(3)))
-	r := row(&out.Flows, 0)
+	out := capture.Decode(t, d, datagram(testAgent, 0, 1, mplsSample(1), fragmentSample(2), sctpSample(3)))
+	r := capture.Row(&out.Flows, 0)
 	if r.SrcAddr != flow.AddrFromNetip(hostA) || r.Proto != 6 || r.SrcPort != 1111 || r.DstPort != 2222 || r.TCPFlags != 1 {
 		t.Errorf("TCP under MPLS: %+v", r)
 	}
-	r = row(&out.Flows, 1)
+	r = capture.Row(&out.Flows, 1)
 	if r.SrcAddr != flow.AddrFromNetip(hostA) || r.Proto != 17 || r.SrcPort != 0 || r.DstPort != 0 {
 		t.Errorf("later fragment: %+v", r)
 	}
-	r = row(&out.Flows, 2)
+	r = capture.Row(&out.Flows, 2)
 	if r.IPVersion != 6 || r.Proto != 132 || r.SrcPort != 2905 || r.DstPort != 2906 || r.VLAN != 5 {
 		t.Errorf("SCTP over IPv6: %+v", r)
 	}
@@ -203,24 +205,24 @@ func TestSampledRecords(t *testing.T) {
 		// Only an extended switch record: a sample still counts.
 		flowSample(4, 1, 50, 1, 2, switchRecord(0xffffffff, 0)),
 	)
-	out := decode(t, d, pkt)
+	out := capture.Decode(t, d, pkt)
 	if out.Flows.Len() != 4 {
 		t.Fatalf("%d flows", out.Flows.Len())
 	}
-	r := row(&out.Flows, 0)
+	r := capture.Row(&out.Flows, 0)
 	if r.SrcAddr != flow.AddrFromNetip(hostA) || r.SrcPort != 80 || r.DstPort != 5555 || r.Proto != 6 || r.TCPFlags != 0x18 ||
 		r.TOS != 0x20 || r.Bytes != 1518*100 || r.SrcMAC != flow.MACFromBytes(macA) || r.DstMAC != flow.MACFromBytes(macB) {
 		t.Errorf("IPv4 + Ethernet frame records: %+v", r)
 	}
-	r = row(&out.Flows, 1)
+	r = capture.Row(&out.Flows, 1)
 	if r.IPVersion != 6 || r.DstAddr != flow.AddrFromNetip(host6B) || r.Proto != 17 || r.SrcPort != 53 || r.TOS != 3 || r.Bytes != 128000 {
 		t.Errorf("IPv6 record: %+v", r)
 	}
-	r = row(&out.Flows, 2)
+	r = capture.Row(&out.Flows, 2)
 	if r.SrcAddr != flow.AddrFromNetip(hostA) || r.Proto != 6 || r.TCPFlags != 2 || r.Bytes != 60 {
 		t.Errorf("raw header over IPv4 record: %+v", r)
 	}
-	r = row(&out.Flows, 3)
+	r = capture.Row(&out.Flows, 3)
 	if r.Packets != 50 || r.Bytes != 0 || r.VLAN != 0 || r.IPVersion != 0 {
 		t.Errorf("switch record only: %+v", r)
 	}
@@ -228,14 +230,14 @@ func TestSampledRecords(t *testing.T) {
 
 func TestGatewayWithoutRouter(t *testing.T) {
 	d := mustNew(t, Config{})
-	out := decode(t, d, datagram(testAgent, 0, 1,
+	out := capture.Decode(t, d, datagram(testAgent, 0, 1,
 		flowSample(1, 1, 1, 1, 2, gatewayRecord(netip.MustParseAddr("10.9.9.9"), 65001, 0, 0)),
 		flowSample(2, 1, 1, 1, 2, routerRecord(netip.MustParseAddr("0.0.0.0"), 0, 0), gatewayRecord(netip.MustParseAddr("2001:db8::9"), 65001, 1, 2, 3))))
-	r := row(&out.Flows, 0)
+	r := capture.Row(&out.Flows, 0)
 	if r.NextHop != flow.MustParseAddr("10.9.9.9") || r.DstAS != 65001 || r.SrcAS != 0 {
 		t.Errorf("gateway, empty AS path: next hop %v dst_as %d (want the router's AS) src_as %d", r.NextHop, r.DstAS, r.SrcAS)
 	}
-	r = row(&out.Flows, 1)
+	r = capture.Row(&out.Flows, 1)
 	if r.NextHop != flow.MustParseAddr("2001:db8::9") || r.DstAS != 3 || r.SrcAS != 1 {
 		t.Errorf("unspecified router next hop: next hop %v dst_as %d src_as %d", r.NextHop, r.DstAS, r.SrcAS)
 	}
@@ -243,13 +245,13 @@ func TestGatewayWithoutRouter(t *testing.T) {
 
 func TestCounters(t *testing.T) {
 	d := mustNew(t, Config{})
-	out := decode(t, d, datagram(testAgent, 2, 1, countersSample(77), expandedCounterSample(78, 9, genericIfRecord(&testCounters))))
+	out := capture.Decode(t, d, datagram(testAgent, 2, 1, countersSample(77), expandedCounterSample(78, 9, genericIfRecord(&testCounters))))
 	if out.Flows.Len() != 0 || len(out.Counters) != 2 {
 		t.Fatalf("%d flows, %d counters", out.Flows.Len(), len(out.Counters))
 	}
 	for i, seq := range []uint32{77, 78} {
 		want := testCounters
-		want.Time = testReceived.UnixNano()
+		want.Time = capture.Received.UnixNano()
 		want.ExporterAddr = flow.AddrFromNetip(testAgent)
 		want.ObservationDomain = 2
 		want.SequenceNumber = seq
@@ -272,7 +274,7 @@ func TestUnknownSkipped(t *testing.T) {
 			tlv(recExtSwitch, make([]byte, 20))),                           // longer than needed: fine
 		counterSample(2, 1, tlv(1005, pad4([]byte{0, 0, 0, 3, 'e', 't', 'h'}))),
 	)
-	out := decode(t, d, pkt)
+	out := capture.Decode(t, d, pkt)
 	if out.Flows.Len() != 1 || len(out.Counters) != 0 {
 		t.Fatalf("%d flows, %d counters", out.Flows.Len(), len(out.Counters))
 	}
@@ -280,7 +282,7 @@ func TestUnknownSkipped(t *testing.T) {
 	if len(out.Interfaces) != 1 || out.Interfaces[0] != want {
 		t.Errorf("port name record: interfaces %+v, want %+v", out.Interfaces, want)
 	}
-	if r := row(&out.Flows, 0); r.Bytes != 800 || r.SrcAddr != flow.AddrFromNetip(hostA) || r.TCPFlags != 0x10 {
+	if r := capture.Row(&out.Flows, 0); r.Bytes != 800 || r.SrcAddr != flow.AddrFromNetip(hostA) || r.TCPFlags != 0x10 {
 		t.Errorf("flow: %+v", r)
 	}
 	s := d.Stats()
@@ -293,7 +295,7 @@ func TestMalformed(t *testing.T) {
 	good := datagram(testAgent, 0, 1, qinqTCPSample(1), countersSample(2), vxlanSample(3))
 	bad := func(off int, v uint32) []byte {
 		b := append([]byte(nil), good...)
-		copy(b[off:], be32(v))
+		copy(b[off:], wire.BE32(v))
 		return b
 	}
 	// Offsets: header 28; sample 1 at 28: format, length, then seq (36),
@@ -310,16 +312,16 @@ func TestMalformed(t *testing.T) {
 		"header length":       bad(88, 200),
 		"empty":               nil,
 		"header only":         good[:27],
-		"IPv6 agent cut":      cat(be32(5), be32(2), make([]byte, 20)),
+		"IPv6 agent cut":      wire.Cat(wire.BE32(5), wire.BE32(2), make([]byte, 20)),
 		"short flow sample":   datagram(testAgent, 0, 1, tlv(fmtFlowSample, make([]byte, 28))),
 		"short counter":       datagram(testAgent, 0, 1, counterSample(1, 1, tlv(recGenericIf, make([]byte, 84)))),
 		"short IPv4 record":   datagram(testAgent, 0, 1, flowSample(1, 1, 1, 1, 1, tlv(recIPv4, make([]byte, 28)))),
 		"short IPv6 record":   datagram(testAgent, 0, 1, flowSample(1, 1, 1, 1, 1, tlv(recIPv6, make([]byte, 52)))),
-		"short router":        datagram(testAgent, 0, 1, flowSample(1, 1, 1, 1, 1, tlv(recExtRouter, cat(be32(2), make([]byte, 16))))),
-		"router address type": datagram(testAgent, 0, 1, flowSample(1, 1, 1, 1, 1, tlv(recExtRouter, cat(be32(7), make([]byte, 16))))),
-		"AS path count":       datagram(testAgent, 0, 1, flowSample(1, 1, 1, 1, 1, tlv(recExtGateway, cat(addrXDR(hostA), be32(1), be32(2), be32(3), be32(1<<30))))),
-		"AS segment count":    datagram(testAgent, 0, 1, flowSample(1, 1, 1, 1, 1, tlv(recExtGateway, cat(addrXDR(hostA), be32(1), be32(2), be32(3), be32(1), be32(2), be32(1<<30))))),
-		"communities":         datagram(testAgent, 0, 1, flowSample(1, 1, 1, 1, 1, tlv(recExtGateway, cat(addrXDR(hostA), be32(1), be32(2), be32(3), be32(0), be32(5))))),
+		"short router":        datagram(testAgent, 0, 1, flowSample(1, 1, 1, 1, 1, tlv(recExtRouter, wire.Cat(wire.BE32(2), make([]byte, 16))))),
+		"router address type": datagram(testAgent, 0, 1, flowSample(1, 1, 1, 1, 1, tlv(recExtRouter, wire.Cat(wire.BE32(7), make([]byte, 16))))),
+		"AS path count":       datagram(testAgent, 0, 1, flowSample(1, 1, 1, 1, 1, tlv(recExtGateway, wire.Cat(addrXDR(hostA), wire.BE32(1), wire.BE32(2), wire.BE32(3), wire.BE32(1<<30))))),
+		"AS segment count":    datagram(testAgent, 0, 1, flowSample(1, 1, 1, 1, 1, tlv(recExtGateway, wire.Cat(addrXDR(hostA), wire.BE32(1), wire.BE32(2), wire.BE32(3), wire.BE32(1), wire.BE32(2), wire.BE32(1<<30))))),
+		"communities":         datagram(testAgent, 0, 1, flowSample(1, 1, 1, 1, 1, tlv(recExtGateway, wire.Cat(addrXDR(hostA), wire.BE32(1), wire.BE32(2), wire.BE32(3), wire.BE32(0), wire.BE32(5))))),
 	}
 	// Every proper prefix of a good datagram is damaged.
 	for n := 0; n < len(good); n += 3 {
@@ -329,7 +331,7 @@ func TestMalformed(t *testing.T) {
 	failures := 0
 	for name, pkt := range cases {
 		var out flow.Decoded
-		err := d.Decode(pkt, testExporter, testReceived, &out)
+		err := d.Decode(pkt, capture.Exporter, capture.Received, &out)
 		if err == nil {
 			t.Errorf("%s: decoded without error", name)
 			continue
@@ -350,31 +352,31 @@ func TestMalformed(t *testing.T) {
 	// A damaged sample between good ones costs only itself.
 	var out flow.Decoded
 	pkt := datagram(testAgent, 0, 1, qinqTCPSample(1), flowSample(2, 1, 1, 1, 1, tlv(recIPv4, make([]byte, 8))), countersSample(3), icmpSample(4))
-	err := d.Decode(pkt, testExporter, testReceived, &out)
+	err := d.Decode(pkt, capture.Exporter, capture.Received, &out)
 	if !errors.Is(err, ErrMalformed) || out.Flows.Len() != 2 || len(out.Counters) != 1 {
 		t.Fatalf("got %v, %d flows, %d counters; want ErrMalformed, 2 flows, 1 counter record", err, out.Flows.Len(), len(out.Counters))
 	}
-	if r := row(&out.Flows, 1); r.Proto != 1 {
+	if r := capture.Row(&out.Flows, 1); r.Proto != 1 {
 		t.Errorf("second flow is not the ICMP sample: %+v", r)
 	}
 
 	// A counter sample damaged after its generic record adds nothing.
 	out.Reset()
-	pkt = datagram(testAgent, 0, 1, counterSample(1, 1, genericIfRecord(&testCounters), tlv(recPortName, be32(99))))
-	if err := d.Decode(pkt, testExporter, testReceived, &out); !errors.Is(err, ErrMalformed) || len(out.Counters)+len(out.Interfaces) != 0 {
+	pkt = datagram(testAgent, 0, 1, counterSample(1, 1, genericIfRecord(&testCounters), tlv(recPortName, wire.BE32(99))))
+	if err := d.Decode(pkt, capture.Exporter, capture.Received, &out); !errors.Is(err, ErrMalformed) || len(out.Counters)+len(out.Interfaces) != 0 {
 		t.Errorf("got %v, %d counters, %d interfaces; want ErrMalformed and nothing", err, len(out.Counters), len(out.Interfaces))
 	}
 }
 
 func TestSamplingOverride(t *testing.T) {
 	d := mustNew(t, Config{SamplingOverrides: map[netip.Addr]uint32{testAgent: 2048}})
-	out := decode(t, d, datagram(testAgent, 0, 1, qinqTCPSample(1), flowSample(2, 1, 0, 1, 1)))
-	if r := row(&out.Flows, 0); r.SamplingRate != 2048 || r.Packets != 2048 || r.Bytes != 1514*2048 {
+	out := capture.Decode(t, d, datagram(testAgent, 0, 1, qinqTCPSample(1), flowSample(2, 1, 0, 1, 1)))
+	if r := capture.Row(&out.Flows, 0); r.SamplingRate != 2048 || r.Packets != 2048 || r.Bytes != 1514*2048 {
 		t.Errorf("override: rate %d packets %d bytes %d", r.SamplingRate, r.Packets, r.Bytes)
 	}
 	d = mustNew(t, Config{})
-	out = decode(t, d, datagram(testAgent, 0, 1, flowSample(2, 1, 0, 1, 1)))
-	if r := row(&out.Flows, 0); r.SamplingRate != 1 || r.Packets != 1 {
+	out = capture.Decode(t, d, datagram(testAgent, 0, 1, flowSample(2, 1, 0, 1, 1)))
+	if r := capture.Row(&out.Flows, 0); r.SamplingRate != 1 || r.Packets != 1 {
 		t.Errorf("rate 0: rate %d packets %d, want 1", r.SamplingRate, r.Packets)
 	}
 }
@@ -382,9 +384,9 @@ func TestSamplingOverride(t *testing.T) {
 func TestSequenceGapsAndStats(t *testing.T) {
 	d := mustNew(t, Config{})
 	for _, seq := range []uint32{10, 11, 14, 15, 3, 4, 6} { // 2 lost, restart, 1 lost
-		decode(t, d, datagram(testAgent, 1, seq, qinqTCPSample(seq)))
+		capture.Decode(t, d, datagram(testAgent, 1, seq, qinqTCPSample(seq)))
 	}
-	decode(t, d, datagram(testAgent, 2, 99, countersSample(1)))
+	capture.Decode(t, d, datagram(testAgent, 2, 99, countersSample(1)))
 	s := d.Stats()
 	if len(s) != 2 {
 		t.Fatalf("stats %+v", s)
@@ -401,12 +403,12 @@ func TestSequenceGapsAndStats(t *testing.T) {
 
 func TestUnknownAgentAddressType(t *testing.T) {
 	d := mustNew(t, Config{})
-	out := decode(t, d, datagram(netip.Addr{}, 4, 1, icmpSample(1)))
-	if r := row(&out.Flows, 0); r.ExporterAddr != flow.AddrFromNetip(testExporter.Addr()) || r.ObservationDomain != 4 {
+	out := capture.Decode(t, d, datagram(netip.Addr{}, 4, 1, icmpSample(1)))
+	if r := capture.Row(&out.Flows, 0); r.ExporterAddr != flow.AddrFromNetip(capture.Exporter.Addr()) || r.ObservationDomain != 4 {
 		t.Errorf("exporter %v domain %d, want the UDP source and sub-agent 4", r.ExporterAddr, r.ObservationDomain)
 	}
-	decode(t, d, datagram(netip.Addr{}, 4, 2)) // 24 bytes: no samples
-	if s := d.Stats(); len(s) != 1 || s[0].Agent != testExporter.Addr() || s[0].Packets != 2 {
+	capture.Decode(t, d, datagram(netip.Addr{}, 4, 2)) // 24 bytes: no samples
+	if s := d.Stats(); len(s) != 1 || s[0].Agent != capture.Exporter.Addr() || s[0].Packets != 2 {
 		t.Errorf("stats %+v", s)
 	}
 }
@@ -416,7 +418,7 @@ func TestMaxAgents(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		a := netip.AddrFrom4([4]byte{10, 0, 0, byte(i)})
 		var out flow.Decoded
-		if err := d.Decode(datagram(a, 0, 1, icmpSample(1)), testExporter, testReceived, &out); err != nil || out.Flows.Len() != 1 {
+		if err := d.Decode(datagram(a, 0, 1, icmpSample(1)), capture.Exporter, capture.Received, &out); err != nil || out.Flows.Len() != 1 {
 			t.Fatalf("agent %d: %v, %d flows", i, err, out.Flows.Len())
 		}
 	}
@@ -440,7 +442,7 @@ func TestConcurrent(t *testing.T) {
 			for i := 0; i < rounds; i++ {
 				out.Reset()
 				for _, dg := range syntheticDatagrams() {
-					if err := d.Decode(dg, testExporter, testReceived, &out); err != nil {
+					if err := d.Decode(dg, capture.Exporter, capture.Received, &out); err != nil {
 						t.Error(err)
 						return
 					}
@@ -463,10 +465,10 @@ func TestNoAllocations(t *testing.T) {
 	d := mustNew(t, Config{})
 	pkt := benchDatagram()
 	var out flow.Decoded
-	decode(t, d, pkt) // agent state
+	capture.Decode(t, d, pkt) // agent state
 	allocs := testing.AllocsPerRun(100, func() {
 		out.Reset()
-		if err := d.Decode(pkt, testExporter, testReceived, &out); err != nil {
+		if err := d.Decode(pkt, capture.Exporter, capture.Received, &out); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -479,10 +481,10 @@ func TestNoAllocations(t *testing.T) {
 // on what the captures lack: QinQ, VXLAN, IPv6 with extension headers,
 // ICMPv6, raw IP headers, expanded samples with high ifIndex values.
 func TestTsharkSynthetic(t *testing.T) {
-	tshark := testenv.LookPath(t, "tshark")
+	tshark.Require(t)
 	path := filepath.Join(t.TempDir(), "synthetic.pcap")
 	writePcap(t, path, append(syntheticDatagrams(), benchDatagram()))
-	flows, counters := compareCapture(t, tshark, path, nil)
+	flows, counters := compareCapture(t, path, nil)
 	if flows != 5+3+8 || counters != 2 {
 		t.Errorf("tshark shows %d flows and %d counter records, want 16 and 2", flows, counters)
 	}

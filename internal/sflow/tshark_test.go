@@ -1,26 +1,22 @@
 package sflow
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/netip"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/flowlake/flowlake/internal/flow"
-	"github.com/flowlake/flowlake/internal/testenv"
-	"github.com/flowlake/flowlake/internal/tsharkjson"
+	"github.com/flowlake/flowlake/internal/testenv/capture"
+	"github.com/flowlake/flowlake/internal/testenv/tshark"
 )
 
 // fields collects every value below n by key, in order.
 type fields map[string][]string
 
-func collect(n tsharkjson.Node, m fields) {
+func collect(n tshark.Node, m fields) {
 	n.Walk(func(key, val string) { m[key] = append(m[key], val) })
 }
 
@@ -40,7 +36,7 @@ type tsSample struct {
 	inner fields
 	// records by name ("Raw packet header", ...), for what needs the
 	// structure (AS path segments, VXLAN).
-	recs map[string]tsharkjson.Node
+	recs map[string]tshark.Node
 }
 
 type tsPacket struct {
@@ -50,24 +46,10 @@ type tsPacket struct {
 	malformed bool
 }
 
-func runTshark(t *testing.T, tshark, path string) []tsPacket {
+func runTshark(t *testing.T, path string) []tsPacket {
 	t.Helper()
-	args := []string{"-r", path, "-T", "json", "-d", "udp.port==6343,sflow"}
-	cmd := exec.Command(tshark, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark %v: %v: %s", args, err, stderr.String())
-	}
-	root, err := tsharkjson.Parse(json.NewDecoder(bytes.NewReader(out)))
-	if err != nil && err != io.EOF {
-		t.Fatalf("tshark JSON: %v", err)
-	}
 	var pkts []tsPacket
-	for _, p := range root.Kids {
-		src, _ := p.Child("_source")
-		layers, _ := src.Child("layers")
+	for _, layers := range tshark.Layers(t, path, "udp.port==6343,sflow") {
 		sf, ok := layers.Child("sflow")
 		if !ok {
 			pkts = append(pkts, tsPacket{})
@@ -88,7 +70,7 @@ func runTshark(t *testing.T, tshark, path string) []tsPacket {
 			default:
 				continue
 			}
-			s := tsSample{kind: kind, f: fields{}, hdr: fields{}, recs: map[string]tsharkjson.Node{}}
+			s := tsSample{kind: kind, f: fields{}, hdr: fields{}, recs: map[string]tshark.Node{}}
 			for _, r := range k.Kids {
 				if !r.Obj {
 					s.f[r.Key] = append(s.f[r.Key], r.Val)
@@ -151,14 +133,14 @@ func runTshark(t *testing.T, tshark, path string) []tsPacket {
 func lastIs(v []string, want string) bool { return len(v) > 0 && v[len(v)-1] == want }
 
 func TestTsharkAgreement(t *testing.T) {
-	tshark := testenv.LookPath(t, "tshark")
+	tshark.Require(t)
 	for _, path := range captureFiles(t) {
 		name := filepath.Base(path)
 		if strings.Contains(name, "malformed") {
 			continue // TestCaptures checks those are rejected
 		}
 		t.Run(name, func(t *testing.T) {
-			compareCapture(t, tshark, path, damaged[name])
+			compareCapture(t, path, damaged[name])
 		})
 	}
 }
@@ -166,10 +148,10 @@ func TestTsharkAgreement(t *testing.T) {
 // compareCapture decodes every datagram of a capture and compares each
 // sample, field by field, with what tshark shows. skip lists datagrams
 // known to be damaged.
-func compareCapture(t *testing.T, tshark, path string, skip map[int]string) (flows, counters int) {
+func compareCapture(t *testing.T, path string, skip map[int]string) (flows, counters int) {
 	t.Helper()
-	dgs := readDatagrams(t, path)
-	tpkts := runTshark(t, tshark, path)
+	dgs := capture.Datagrams(t, path)
+	tpkts := runTshark(t, path)
 	if len(tpkts) != len(dgs) {
 		t.Fatalf("tshark shows %d packets, capture has %d datagrams", len(tpkts), len(dgs))
 	}

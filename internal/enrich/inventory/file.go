@@ -2,11 +2,9 @@ package inventory
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -84,48 +82,21 @@ func parseJSON(path string, data []byte) ([]Entry, error) {
 }
 
 func parseCSV(path string, data []byte) ([]Entry, error) {
-	r := csv.NewReader(bytes.NewReader(data))
-	r.Comment = '#'
-	r.FieldsPerRecord = -1
-	r.TrimLeadingSpace = true
-	header, err := r.Read()
-	if err == io.EOF {
-		return nil, srcfile.At(path, 1, errors.New("empty file: want a header row"))
-	}
-	if err != nil {
-		return nil, srcfile.CSVError(path, err)
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
-	}
-	if _, ok := col["addr"]; !ok {
-		return nil, srcfile.At(path, 1, errors.New("header has no addr column (columns: addr,name,host,cluster,datacenter,tags)"))
-	}
 	var out []Entry
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, srcfile.CSVError(path, err)
-		}
-		line, _ := r.FieldPos(0)
-		get := func(name string) string {
-			if i, ok := col[name]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
+	err := srcfile.ReadCSV(path, data, "addr", "addr,name,host,cluster,datacenter,tags", nil, func(line int, get func(string) string) error {
 		a, err := netip.ParseAddr(get("addr"))
 		if err != nil {
-			return nil, srcfile.At(path, line, fmt.Errorf("bad addr: %w", err))
+			return srcfile.At(path, line, fmt.Errorf("bad addr: %w", err))
 		}
 		tags, err := srcfile.ParseTags(get("tags"))
 		if err != nil {
-			return nil, srcfile.At(path, line, err)
+			return srcfile.At(path, line, err)
 		}
 		out = append(out, Entry{Addr: a, Name: get("name"), Host: get("host"), Cluster: get("cluster"), Datacenter: get("datacenter"), Tags: srcfile.TagString(tags)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }

@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 	"unsafe"
 
 	"github.com/flowlake/flowlake/internal/flow"
+	"github.com/flowlake/flowlake/internal/testenv"
 )
 
 func TestHistoryAndFlowTime(t *testing.T) {
@@ -61,15 +60,6 @@ func TestHistoryAndFlowTime(t *testing.T) {
 	}
 }
 
-func write(t testing.TB, name, body string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestLoadFile(t *testing.T) {
 	csvBody := "addr,name,host,cluster,datacenter,tags\n10.0.0.5,web-1,esx1,c1,dc1,env=prod;app=web\n2001:db8::5,v6,esx2,c1,dc1,\n"
 	jsonBody := `[
@@ -77,7 +67,7 @@ func TestLoadFile(t *testing.T) {
   {"addr": "2001:db8::5", "name": "v6", "host": "esx2", "cluster": "c1", "datacenter": "dc1"}
 ]`
 	for _, f := range []struct{ name, body string }{{"i.csv", csvBody}, {"i.json", jsonBody}} {
-		es, err := LoadFile(write(t, f.name, f.body))
+		es, err := LoadFile(testenv.WriteFile(t, f.name, f.body))
 		if err != nil {
 			t.Fatalf("%s: %v", f.name, err)
 		}
@@ -105,7 +95,7 @@ func TestLoadFileErrors(t *testing.T) {
 		{"e.json", "{}", ":1:"},
 	}
 	for _, c := range cases {
-		p := write(t, c.name, c.body)
+		p := testenv.WriteFile(t, c.name, c.body)
 		_, err := LoadFile(p)
 		if err == nil || !strings.Contains(err.Error(), p+c.want) {
 			t.Errorf("%s: error %v, want %s%s", c.name, err, p, c.want)

@@ -3,12 +3,9 @@
 package networks
 
 import (
-	"bytes"
 	"encoding/binary"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -368,53 +365,21 @@ var csvColumns = []string{"prefix", "name", "site", "role", "tenant", "vnet", "s
 
 // parseCSV reads a CSV file with a header row. tags are `k=v;k=v`.
 func parseCSV(path string, data []byte) (*Table, error) {
-	r := csv.NewReader(bytes.NewReader(data))
-	r.Comment = '#'
-	r.FieldsPerRecord = -1
-	r.TrimLeadingSpace = true
-	header, err := r.Read()
-	if err != nil {
-		if err == io.EOF {
-			return nil, srcfile.At(path, 1, errors.New("empty file: want a header row"))
-		}
-		return nil, srcfile.CSVError(path, err)
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if h == "vpc" {
-			h = "vnet"
-		}
-		col[h] = i
-	}
-	if _, ok := col["prefix"]; !ok {
-		line, _ := r.FieldPos(0)
-		return nil, srcfile.At(path, line, fmt.Errorf("header has no prefix column (columns: %s)", strings.Join(csvColumns, ",")))
-	}
 	t := &Table{path: path}
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			return t.finish(), nil
-		}
-		if err != nil {
-			return nil, srcfile.CSVError(path, err)
-		}
-		line, _ := r.FieldPos(0)
-		get := func(name string) string {
-			if i, ok := col[name]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
+	err := srcfile.ReadCSV(path, data, "prefix", strings.Join(csvColumns, ","), map[string]string{"vpc": "vnet"}, func(line int, get func(string) string) error {
 		pfx, err := parsePrefix(get("prefix"))
 		if err != nil {
-			return nil, srcfile.At(path, line, err)
+			return srcfile.At(path, line, err)
 		}
 		n := &Network{Prefix: pfx, Name: get("name"), Site: get("site"), Role: get("role"), Tenant: get("tenant"), VNet: get("vnet"), Subnet: get("subnet")}
 		if n.Tags, err = srcfile.ParseTags(get("tags")); err != nil {
-			return nil, srcfile.At(path, line, err)
+			return srcfile.At(path, line, err)
 		}
 		t.add(n)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return t.finish(), nil
 }

@@ -6,23 +6,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unsafe"
 
 	"github.com/flowlake/flowlake/internal/enrich/srcfile"
+	"github.com/flowlake/flowlake/internal/testenv"
 )
-
-func write(t testing.TB, name, body string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 const sampleYAML = `networks:
   - prefix: 10.0.0.0/8
@@ -53,7 +43,7 @@ const sampleCSV = `prefix,name,site,role,tenant,vpc,subnet,tags
 
 func TestLoadLongestPrefix(t *testing.T) {
 	for _, f := range []struct{ name, body string }{{"n.yaml", sampleYAML}, {"n.csv", sampleCSV}} {
-		tab, err := Load(write(t, f.name, f.body))
+		tab, err := Load(testenv.WriteFile(t, f.name, f.body))
 		if err != nil {
 			t.Fatalf("%s: %v", f.name, err)
 		}
@@ -99,7 +89,7 @@ func TestBadInputNamesFileAndLine(t *testing.T) {
 		{"bad3.yaml", "networks:\n  - prefix: 10.0.0.0/8\n    tags: [a, b]\n", ":2:"},
 	}
 	for _, c := range cases {
-		p := write(t, c.name, c.body)
+		p := testenv.WriteFile(t, c.name, c.body)
 		_, err := Load(p)
 		if err == nil {
 			t.Errorf("%s: no error", c.name)
@@ -110,7 +100,7 @@ func TestBadInputNamesFileAndLine(t *testing.T) {
 		}
 	}
 	var le *srcfile.LineError
-	_, err := Load(write(t, "x.csv", "prefix\nfoo\n"))
+	_, err := Load(testenv.WriteFile(t, "x.csv", "prefix\nfoo\n"))
 	if !errors.As(err, &le) || le.Line != 2 {
 		t.Errorf("error %v, want LineError at line 2", err)
 	}

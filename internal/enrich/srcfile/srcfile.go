@@ -4,9 +4,11 @@
 package srcfile
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 )
@@ -65,6 +67,56 @@ func TagString(tags map[string]string) string {
 		b.WriteString(k + "=" + tags[k])
 	}
 	return b.String()
+}
+
+// ReadCSV reads the CSV source file path (its content data): a header row
+// naming the columns (any case; aliases maps other names to a column's),
+// which must include key, then one entry a row. row gets each record's line
+// and its values by column name ("" for a column the file lacks). columns
+// lists the known columns for the error about a missing key.
+func ReadCSV(path string, data []byte, key, columns string, aliases map[string]string, row func(line int, get func(name string) string) error) error {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.Comment = '#'
+	r.FieldsPerRecord = -1
+	r.TrimLeadingSpace = true
+	header, err := r.Read()
+	if err == io.EOF {
+		return At(path, 1, errors.New("empty file: want a header row"))
+	}
+	if err != nil {
+		return CSVError(path, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if a, ok := aliases[h]; ok {
+			h = a
+		}
+		col[h] = i
+	}
+	if _, ok := col[key]; !ok {
+		line, _ := r.FieldPos(0)
+		return At(path, line, fmt.Errorf("header has no %s column (columns: %s)", key, columns))
+	}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return CSVError(path, err)
+		}
+		line, _ := r.FieldPos(0)
+		get := func(name string) string {
+			if i, ok := col[name]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		if err := row(line, get); err != nil {
+			return err
+		}
+	}
 }
 
 // At returns a LineError for line of file.

@@ -4,60 +4,23 @@ import (
 	"context"
 	"testing"
 
-	"github.com/vmware/govmomi"
-	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/simulator"
-	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/flowlake/flowlake/internal/enrich/inventory"
+	"github.com/flowlake/flowlake/internal/enrich/vcenter/vcentertest"
 )
-
-// setGuestIP gives a simulated VM a guest IP address through the real
-// Reconfigure API (the simulator applies "SET.guest.ipAddress").
-func setGuestIP(t *testing.T, c *govmomi.Client, vmName, ip string) {
-	t.Helper()
-	ctx := context.Background()
-	f := find.NewFinder(c.Client, true)
-	dc, err := f.DefaultDatacenter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm, err := f.SetDatacenter(dc).VirtualMachine(ctx, vmName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	task, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{
-		ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: "SET.guest.ipAddress", Value: ip}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := task.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func TestPollSimulator(t *testing.T) {
 	model := simulator.VPX()
 	model.Datacenter = 1
 	model.Cluster = 1
 	model.Host = 1
-	defer model.Remove()
-	if err := model.Create(); err != nil {
-		t.Fatal(err)
-	}
-	s := model.Service.NewServer()
-	defer s.Close()
+	sim := vcentertest.Start(t, model)
 	ctx := context.Background()
-	c, err := govmomi.NewClient(ctx, s.URL, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	setGuestIP(t, c, "DC0_C0_RP0_VM0", "10.20.0.5")
-	setGuestIP(t, c, "DC0_H0_VM0", "10.20.0.6")
+	sim.SetGuestIP(t, "DC0_C0_RP0_VM0", "10.20.0.5")
+	sim.SetGuestIP(t, "DC0_H0_VM0", "10.20.0.6")
 
-	pass, _ := s.URL.User.Password()
-	p, err := New(Config{URL: s.URL.Scheme + "://" + s.URL.Host + "/sdk", User: s.URL.User.Username(), Password: pass, Insecure: true}, Dependencies{})
+	p, err := New(Config{URL: sim.URL, User: sim.User, Password: sim.Password, Insecure: true}, Dependencies{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -247,13 +247,23 @@ func (p *Parser) line(line []byte, lineNo int64, s *sink.Sink) error {
 		s.Bad(lineNo, fmt.Errorf("%d fields, format has %d", n, len(p.ids)))
 		return nil
 	}
-	i, err := s.Row()
-	if err != nil {
-		return err
+	_, err := s.Add(lineNo, func(b *flow.Batch, i int) error { return p.record(b, i, n) })
+	return err
+}
+
+// pktAddr keeps the packet-level address field (pkt-srcaddr,
+// pkt-dstaddr; raw, nil when absent) as the label named label when it
+// differs from addr, the flow's.
+func (p *Parser) pktAddr(field, label string, raw []byte, addr flow.Addr) error {
+	if raw == nil {
+		return nil
 	}
-	if err := p.record(s.Batch, i, n); err != nil {
-		s.Drop(i)
-		s.Bad(lineNo, err)
+	a, err := textfield.Addr(raw)
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", field, raw, err)
+	}
+	if a != addr {
+		p.labels.Add(label, raw)
 	}
 	return nil
 }
@@ -381,23 +391,11 @@ func (p *Parser) record(b *flow.Batch, i, n int) error {
 	}
 	// pkt-srcaddr/pkt-dstaddr differ from srcaddr/dstaddr only behind NAT
 	// gateways and similar middle boxes: keep them when they add something.
-	if pktSrc != nil {
-		a, err := textfield.Addr(pktSrc)
-		if err != nil {
-			return fmt.Errorf("pkt-srcaddr %q: %w", pktSrc, err)
-		}
-		if a != b.SrcAddr[i] {
-			p.labels.Add("pkt_srcaddr", pktSrc)
-		}
+	if err := p.pktAddr("pkt-srcaddr", "pkt_srcaddr", pktSrc, b.SrcAddr[i]); err != nil {
+		return err
 	}
-	if pktDst != nil {
-		a, err := textfield.Addr(pktDst)
-		if err != nil {
-			return fmt.Errorf("pkt-dstaddr %q: %w", pktDst, err)
-		}
-		if a != b.DstAddr[i] {
-			p.labels.Add("pkt_dstaddr", pktDst)
-		}
+	if err := p.pktAddr("pkt-dstaddr", "pkt_dstaddr", pktDst, b.DstAddr[i]); err != nil {
+		return err
 	}
 	if b.IPVersion[i] == 0 && !b.SrcAddr[i].IsZero() {
 		if b.SrcAddr[i].Is4() {

@@ -9,18 +9,13 @@ import (
 	"testing"
 
 	"github.com/flowlake/flowlake/internal/flow"
-	"github.com/flowlake/flowlake/internal/importer/sink"
+	"github.com/flowlake/flowlake/internal/testenv/recorder"
 )
 
 const dir = "../../../testdata/cloud/aws"
 
-type bad struct {
-	pos int64
-	err string
-}
-
 // parse runs the parser over a file and returns the rows and the reports.
-func parse(t testing.TB, name string, opt Options, cw bool) ([]flow.Record, []bad) {
+func parse(t testing.TB, name string, opt Options, cw bool) ([]flow.Record, []recorder.Bad) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
@@ -29,19 +24,10 @@ func parse(t testing.TB, name string, opt Options, cw bool) ([]flow.Record, []ba
 	return parseBytes(t, data, opt, cw)
 }
 
-func parseBytes(t testing.TB, data []byte, opt Options, cw bool) ([]flow.Record, []bad) {
+func parseBytes(t testing.TB, data []byte, opt Options, cw bool) ([]flow.Record, []recorder.Bad) {
 	t.Helper()
-	var rows []flow.Record
-	var bads []bad
-	s := sink.New(func(b *flow.Batch) error {
-		for i := 0; i < b.Len(); i++ {
-			var r flow.Record
-			b.Row(i, &r)
-			rows = append(rows, r)
-		}
-		return nil
-	}, func(pos int64, err error) { bads = append(bads, bad{pos, err.Error()}) })
-	s.Size = 3 // several flushes even on small files
+	var rec recorder.Recorder
+	s := rec.Sink(3) // several flushes even on small files
 	p, err := NewParser(opt)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +43,7 @@ func parseBytes(t testing.TB, data []byte, opt Options, cw bool) ([]flow.Record,
 	if err := s.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	return rows, bads
+	return rec.Rows, rec.Bads
 }
 
 func fieldsOf(t *testing.T, name string) []string {
@@ -186,7 +172,7 @@ func TestCustomV5DirectionAndService(t *testing.T) {
 func TestNATGatewayAndComments(t *testing.T) {
 	rows, bads := parse(t, "awsdocs-custom-nat-gateway.log", Options{Fields: fieldsOf(t, "awsdocs-custom-nat-gateway.format")}, false)
 	// The last two lines carry '#comment' text from the doc: reported, skipped.
-	if len(rows) != 4 || len(bads) != 2 || bads[0].pos != 5 || bads[1].pos != 6 {
+	if len(rows) != 4 || len(bads) != 2 || bads[0].Pos != 5 || bads[1].Pos != 6 {
 		t.Fatalf("%d rows, reports %v; want 4 rows and lines 5, 6 reported", len(rows), bads)
 	}
 	if rows[0].SrcAddr != addr("10.0.1.5") || rows[0].DstAddr != addr("10.0.0.220") || rows[0].Labels != `{"pkt_dstaddr":"203.0.113.5"}` {
@@ -263,7 +249,7 @@ func TestCloudWatch(t *testing.T) {
 	}
 	// Without the field list the 4-field messages do not fit the default format.
 	_, bads = parse(t, "otelcontrib-cwlogs-subscription-custom-4fields.json", Options{}, true)
-	if len(bads) != 2 || bads[1].pos != 2 {
+	if len(bads) != 2 || bads[1].Pos != 2 {
 		t.Errorf("reports %v", bads)
 	}
 }
@@ -282,7 +268,7 @@ func TestMalformedLines(t *testing.T) {
 	}
 	var pos []int64
 	for _, b := range bads {
-		pos = append(pos, b.pos)
+		pos = append(pos, b.Pos)
 	}
 	if fmt.Sprint(pos) != "[2 3 4 5]" {
 		t.Errorf("reported lines %v, want [2 3 4 5] (%v)", pos, bads)

@@ -202,15 +202,12 @@ func (p *Parser) tuples(g []byte) {
 			p.s.Bad(p.tuple, errors.New("tuple is not a string"))
 			return
 		}
-		i, err := p.s.Row()
-		if err != nil {
-			p.err = err
-			return
-		}
-		if err := p.fill(p.s.Batch, i, v); err != nil {
-			p.s.Drop(i)
-			p.s.Bad(p.tuple, fmt.Errorf("tuple %q: %w", v, err))
-		}
+		_, p.err = p.s.Add(p.tuple, func(b *flow.Batch, i int) error {
+			if err := p.fill(b, i, v); err != nil {
+				return fmt.Errorf("tuple %q: %w", v, err)
+			}
+			return nil
+		})
 	})
 	if err != nil && p.err == nil {
 		p.s.Bad(p.tuple+1, fmt.Errorf("flowTuples: %w", err))

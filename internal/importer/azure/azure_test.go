@@ -7,39 +7,25 @@ import (
 	"testing"
 
 	"github.com/flowlake/flowlake/internal/flow"
-	"github.com/flowlake/flowlake/internal/importer/sink"
+	"github.com/flowlake/flowlake/internal/testenv/recorder"
 )
 
 const dir = "../../../testdata/cloud"
 
-type bad struct {
-	pos int64
-	err string
-}
-
-func parseBytes(t testing.TB, kind Kind, data []byte) ([]flow.Record, []bad) {
+func parseBytes(t testing.TB, kind Kind, data []byte) ([]flow.Record, []recorder.Bad) {
 	t.Helper()
-	var rows []flow.Record
-	var bads []bad
-	s := sink.New(func(b *flow.Batch) error {
-		for i := 0; i < b.Len(); i++ {
-			var r flow.Record
-			b.Row(i, &r)
-			rows = append(rows, r)
-		}
-		return nil
-	}, func(pos int64, err error) { bads = append(bads, bad{pos, err.Error()}) })
-	s.Size = 4
+	var rec recorder.Recorder
+	s := rec.Sink(4)
 	if err := NewParser(kind, Options{Now: 5}).Parse(data, s); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	return rows, bads
+	return rec.Rows, rec.Bads
 }
 
-func parse(t *testing.T, kind Kind, name string) ([]flow.Record, []bad) {
+func parse(t *testing.T, kind Kind, name string) ([]flow.Record, []recorder.Bad) {
 	data, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +115,7 @@ func TestVNetGenerated(t *testing.T) {
 	rows, bads := parse(t, VNet, "azure-vnet/flowlake-vnet-v4-nic-subnet-generated.ndjson")
 	var pos []int64
 	for _, b := range bads {
-		pos = append(pos, b.pos)
+		pos = append(pos, b.Pos)
 	}
 	if len(rows) != 4 || fmt.Sprint(pos) != "[5 6 7]" {
 		t.Fatalf("%d rows, reports %v; want 4 rows, reports at 5 6 7", len(rows), bads)
@@ -181,7 +167,7 @@ func TestNSGv2DocSample(t *testing.T) {
 
 func TestNSGv1Generated(t *testing.T) {
 	rows, bads := parse(t, NSG, "azure-nsg/flowlake-nsg-v1-generated.json")
-	if len(rows) != 5 || len(bads) != 2 || bads[0].pos != 5 || bads[1].pos != 6 {
+	if len(rows) != 5 || len(bads) != 2 || bads[0].Pos != 5 || bads[1].Pos != 6 {
 		t.Fatalf("%d rows, reports %v; want 5 rows, tuples 5 and 6 reported", len(rows), bads)
 	}
 	if rows[2].SrcAddr != flow.MustParseAddr("2001:db8::7") || rows[2].IPVersion != 6 || rows[2].DstMAC != 0x000D3A112233 {

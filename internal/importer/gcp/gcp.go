@@ -211,15 +211,8 @@ func (p *Parser) entry(e *logEntry, n int64, s *sink.Sink) error {
 		}
 		return nil
 	}
-	i, err := s.Row()
-	if err != nil {
-		return err
-	}
-	if err := p.fill(s.Batch, i, e); err != nil {
-		s.Drop(i)
-		s.Bad(n, err)
-	}
-	return nil
+	_, err := s.Add(n, func(b *flow.Batch, i int) error { return p.fill(b, i, e) })
+	return err
 }
 
 func (p *Parser) fill(b *flow.Batch, i int, e *logEntry) error {

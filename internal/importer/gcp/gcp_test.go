@@ -9,30 +9,22 @@ import (
 	"time"
 
 	"github.com/flowlake/flowlake/internal/flow"
-	"github.com/flowlake/flowlake/internal/importer/sink"
+	"github.com/flowlake/flowlake/internal/testenv/recorder"
 )
 
 const dir = "../../../testdata/cloud/gcp"
 
 func parseBytes(t testing.TB, data []byte) ([]flow.Record, []int64) {
 	t.Helper()
-	var rows []flow.Record
-	var bads []int64
-	s := sink.New(func(b *flow.Batch) error {
-		for i := 0; i < b.Len(); i++ {
-			var r flow.Record
-			b.Row(i, &r)
-			rows = append(rows, r)
-		}
-		return nil
-	}, func(pos int64, err error) { bads = append(bads, pos) })
+	var rec recorder.Recorder
+	s := rec.Sink(0)
 	if err := NewParser(Options{Now: 9}).Parse(bytes.NewReader(data), s); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	return rows, bads
+	return rec.Rows, rec.BadPositions()
 }
 
 func ts(s string) int64 {

@@ -42,6 +42,22 @@ func (s *Sink) Row() (int, error) {
 	return s.Batch.Extend(1), nil
 }
 
+// Add appends one row and fills it; when fill fails the row is dropped and
+// reported as malformed at pos. kept tells which; err is a flush's error
+// only.
+func (s *Sink) Add(pos int64, fill func(b *flow.Batch, i int) error) (kept bool, err error) {
+	i, err := s.Row()
+	if err != nil {
+		return false, err
+	}
+	if err := fill(s.Batch, i); err != nil {
+		s.Drop(i)
+		s.Bad(pos, err)
+		return false, nil
+	}
+	return true, nil
+}
+
 // Drop removes row i (the last one) after the record turned out malformed.
 func (s *Sink) Drop(i int) { s.Batch.Truncate(i) }
 

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flowlake/flowlake/internal/atomicfile"
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/importer/sink"
 	"github.com/flowlake/flowlake/internal/importer/textfield"
@@ -322,13 +323,16 @@ func (c *Client) fetchFlows(ctx context.Context, refs []entityRef, pos *int64, s
 			st.Skipped++
 			continue
 		}
-		row, err := s.Row()
+		kept, err := s.Add(*pos, func(b *flow.Batch, row int) error {
+			if err := c.fill(b, row, &flows[i], r.Time); err != nil {
+				return fmt.Errorf("flow %s: %w", r.EntityID, err)
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		if err := c.fill(s.Batch, row, &flows[i], r.Time); err != nil {
-			s.Drop(row)
-			s.Bad(*pos, fmt.Errorf("flow %s: %w", r.EntityID, err))
+		if !kept {
 			st.Skipped++
 			continue
 		}
@@ -503,7 +507,7 @@ func (w *Watermarks) Clip(key string, start, end time.Time) (time.Time, bool) {
 	return start, start.Before(end)
 }
 
-// Advance records end for key and saves (temp file + rename).
+// Advance records end for key and saves (temp file, fsync, rename).
 func (w *Watermarks) Advance(key string, end time.Time) error {
 	if end.Unix() > w.Ends[key] {
 		w.Ends[key] = end.Unix()
@@ -515,11 +519,7 @@ func (w *Watermarks) Advance(key string, end time.Time) error {
 	if err := os.MkdirAll(filepath.Dir(w.path), 0o755); err != nil {
 		return err
 	}
-	tmp := w.path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, w.path)
+	return atomicfile.WriteFile(w.path, data, 0o644)
 }
 
 // Run is one scheduled import: the window from since (see ParseWindow),

@@ -16,6 +16,7 @@ import (
 
 	"github.com/flowlake/flowlake/internal/flow"
 	"github.com/flowlake/flowlake/internal/importer/sink"
+	"github.com/flowlake/flowlake/internal/testenv/recorder"
 )
 
 // fakeVRNI implements the request/response shapes of the vRNI API
@@ -183,18 +184,9 @@ func flowEntityJSON(i int) map[string]any {
 	return m
 }
 
-func collect(t *testing.T) (*sink.Sink, *[]flow.Record, *[]int64) {
-	rows := &[]flow.Record{}
-	bads := &[]int64{}
-	s := sink.New(func(b *flow.Batch) error {
-		for i := 0; i < b.Len(); i++ {
-			var r flow.Record
-			b.Row(i, &r)
-			*rows = append(*rows, r)
-		}
-		return nil
-	}, func(pos int64, err error) { *bads = append(*bads, pos) })
-	return s, rows, bads
+func collect(t *testing.T) (*sink.Sink, *recorder.Recorder) {
+	rec := &recorder.Recorder{}
+	return rec.Sink(0), rec
 }
 
 func newClient(url string) *Client {
@@ -208,7 +200,7 @@ func TestImportPagingBackoffAuth(t *testing.T) {
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 	c := newClient(srv.URL)
-	s, rows, bads := collect(t)
+	s, rec := collect(t)
 	// Token expiry in the middle: after login, the first call gets 401.
 	if err := c.Login(context.Background()); err != nil {
 		t.Fatal(err)
@@ -224,8 +216,8 @@ func TestImportPagingBackoffAuth(t *testing.T) {
 	}
 	s.Flush()
 	// 24 hourly flows in the day, 4 per page: 6 pages; flow 7 is malformed.
-	if len(*rows) != 23 || fmt.Sprint(*bads) != "[8]" || st.Pages != 6 || st.Retries != 2 {
-		t.Fatalf("%d rows, reports %v, stats %+v", len(*rows), *bads, st)
+	if len(rec.Rows) != 23 || fmt.Sprint(rec.BadPositions()) != "[8]" || st.Pages != 6 || st.Retries != 2 {
+		t.Fatalf("%d rows, reports %v, stats %+v", len(rec.Rows), rec.BadPositions(), st)
 	}
 	if fake.logins != 2 || fake.calls["/api/ni/search"] != 6+2+1 {
 		t.Errorf("logins %d, calls %v", fake.logins, fake.calls)
@@ -235,10 +227,10 @@ func TestImportPagingBackoffAuth(t *testing.T) {
 		IPVersion: 4, SrcAddr: flow.MustParseAddr("10.0.0.0"), DstAddr: flow.MustParseAddr("10.0.1.0"), DstPort: 443, Proto: 6,
 		Action: flow.ActionAllow, SrcVM: "app-0", DstVM: "app-9", Service: "https",
 		Labels: `{"entity_id":"10000:515:900","traffic_type":"EAST_WEST_TRAFFIC","firewall_action":"ALLOW","flow_tags":"TAG_SRC_IP_VM,TAG_EAST_WEST_TRAFFIC"}`}
-	if (*rows)[0] != want {
-		t.Errorf("flow 0:\n got %+v\nwant %+v", (*rows)[0], want)
+	if rec.Rows[0] != want {
+		t.Errorf("flow 0:\n got %+v\nwant %+v", rec.Rows[0], want)
 	}
-	r := (*rows)[1]
+	r := rec.Rows[1]
 	if r.Action != flow.ActionDeny || r.Rule != "1001" || r.SrcVM != "app-1" || r.DstVM != "" || r.TimeStart != (day.Unix()+3600)*1e9 {
 		t.Errorf("flow 1: %+v", r)
 	}
@@ -250,7 +242,7 @@ func TestDailyJobNoDuplicates(t *testing.T) {
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 	dir := t.TempDir()
-	s, rows, _ := collect(t)
+	s, rec := collect(t)
 	run := func(since string, now time.Time) {
 		w, err := LoadWatermarks(dir)
 		if err != nil {
@@ -278,15 +270,15 @@ func TestDailyJobNoDuplicates(t *testing.T) {
 	// The next day at 06:00, "last 24 hours": only flows after midnight (24..30).
 	run("last 24 hours", day.Add(30*time.Hour+30*time.Minute))
 	seen := map[string]bool{}
-	for _, r := range *rows {
+	for _, r := range rec.Rows {
 		k := r.Labels
 		if seen[k] {
 			t.Fatalf("duplicate %s", k)
 		}
 		seen[k] = true
 	}
-	if len(*rows) != 23+7 {
-		t.Errorf("%d rows, want 30 (flow 7 is malformed)", len(*rows))
+	if len(rec.Rows) != 23+7 {
+		t.Errorf("%d rows, want 30 (flow 7 is malformed)", len(rec.Rows))
 	}
 }
 

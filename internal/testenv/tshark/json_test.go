@@ -1,4 +1,4 @@
-package tsharkjson
+package tshark
 
 import (
 	"encoding/json"

@@ -1,7 +1,7 @@
-// Package tsharkjson reads tshark's JSON output (`tshark -T json`), which
-// repeats object keys and gives their order meaning, so encoding/json's maps
-// cannot hold it. The decoder tests use tshark as their oracle.
-package tsharkjson
+// Package tshark runs tshark, the decoder tests' oracle, and reads its JSON
+// output (`tshark -T json`), which repeats object keys and gives their order
+// meaning, so encoding/json's maps cannot hold it.
+package tshark
 
 import (
 	"encoding/json"
