@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, the real programs flowlake's tests run
-# against (exporters, the tshark oracle, nfdump, snmpd). Idempotent: it only
+# against (exporters, the tshark oracle, nfdump, snmpd, clickhouse-server). Idempotent: it only
 # calls apt-get when something is missing.
 set -euo pipefail
 
@@ -12,6 +12,8 @@ declare -A want=(
   [nfcapd]=nfdump
   [tcpdump]=tcpdump
   [snmpd]=snmpd
+  [clickhouse-server]=clickhouse-server   # 18.16 on bookworm; tests start their own on loopback
+  [clickhouse-client]=clickhouse-client
 )
 
 missing=()
