@@ -35,6 +35,11 @@ func genBatch(n int, seed uint64, base time.Time) *flow.Batch {
 		} else {
 			rec.DstAddr = flow.AddrFromUint32(0xc0a80000 | uint32(r.IntN(300)))
 		}
+		if i%4 == 3 { // the reverse of the flow before
+			var prev flow.Record
+			b.Row(i-1, &prev)
+			rec.SrcAddr, rec.DstAddr = prev.DstAddr, prev.SrcAddr
+		}
 		rec.SrcPort, rec.DstPort = uint16(r.IntN(65536)), []uint16{443, 53, 80}[r.IntN(3)]
 		rec.Proto = []uint8{6, 17, 1}[r.IntN(3)]
 		rec.Bytes, rec.Packets = r.Uint64N(1<<40), r.Uint64N(1<<20)
