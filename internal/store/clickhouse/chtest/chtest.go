@@ -191,3 +191,20 @@ func (s *Server) Query(t testing.TB, q string) string {
 	}
 	return strings.TrimRight(string(out), "\n")
 }
+
+// CPU returns the server process' user+system CPU time so far.
+func (s *Server) CPU() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces) in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	var ticks int64
+	for _, i := range []int{11, 12} { // utime, stime (fields 14, 15)
+		var n int64
+		fmt.Sscan(f[i], &n)
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / 100, nil // USER_HZ
+}
