@@ -251,7 +251,6 @@ func TestIngestMalformed(t *testing.T) {
 	}
 }
 
-
 func counterValue(c prometheus.Counter) float64 {
 	var m dto.Metric
 	c.Write(&m)

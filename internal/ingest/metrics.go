@@ -7,7 +7,7 @@ import (
 )
 
 type metrics struct {
-	records, flows, batches, decodeErrors prometheus.Counter
+	records, flows, batches, decodeErrors  prometheus.Counter
 	fetchErrors, commitErrors, ledgerSeeks prometheus.Counter
 	insertErrors                           *prometheus.CounterVec
 	decodeErrorLogged                      atomic.Bool
