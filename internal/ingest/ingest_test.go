@@ -161,9 +161,9 @@ func TestIngestCrashPoints(t *testing.T) {
 			first.cl.AllowRebalance()
 			first.cl.Close()
 			second := r.ingester(500, nil)
-			c := waitFor(t, r.srv, r.db, 5000, 60*time.Second)
+			waitFor(t, r.srv, r.db, 5000, 60*time.Second)
 			time.Sleep(time.Second) // let a stray duplicate land
-			c = count(t, r.srv, r.db)
+			c := count(t, r.srv, r.db)
 			second.Stop()
 			if c.distinct != 5000 || c.min != 0 || c.max != 4999 {
 				t.Fatalf("lost flows: %+v", c)
@@ -218,9 +218,9 @@ func TestIngestBrokerRestart(t *testing.T) {
 	}
 	defer k.Close()
 	produce(t, r.brokers, 4000, 4000)
-	c := waitFor(t, r.srv, r.db, 8000, 90*time.Second)
+	waitFor(t, r.srv, r.db, 8000, 90*time.Second)
 	time.Sleep(time.Second)
-	c = count(t, r.srv, r.db)
+	c := count(t, r.srv, r.db)
 	in.Stop()
 	if c != (counts{8000, 8000, 0, 7999}) {
 		t.Fatalf("after the broker restart: %+v, want 8000 once each", c)

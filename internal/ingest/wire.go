@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"errors"
 	"fmt"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -69,8 +68,6 @@ func AppendFlow(dst []byte, b *flow.Batch, i int) []byte {
 	}
 	return dst
 }
-
-var errTrailing = errors.New("truncated field")
 
 // DecodeFlow appends the flow in msg to b. A malformed message leaves b as
 // it was. Unknown field numbers (columns of a newer flowlake) are skipped.

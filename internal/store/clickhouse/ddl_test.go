@@ -130,6 +130,14 @@ func TestMigrationsCoverSchema(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("migrations create columns\n%v\nschema has\n%v", got, want)
 	}
+	// The statements a future column's migration runs: the shards' table
+	// and the Distributed one, codecs only on the former.
+	cur, _ := current.Decide()
+	add := addColumns("labels")(Layout{Features: cur, Cluster: "c"}, "db")
+	if len(add) != 2 || add[0] != "ALTER TABLE `db`.`flows_local` ADD COLUMN `labels` LowCardinality(String) CODEC(ZSTD(1))" ||
+		add[1] != "ALTER TABLE `db`.`flows` ADD COLUMN `labels` LowCardinality(String)" {
+		t.Errorf("addColumns: %q", add)
+	}
 	for i, m := range migrations {
 		if m.version != uint32(i+1) {
 			t.Errorf("migration %d has version %d", i, m.version)
