@@ -14,7 +14,8 @@ declare -A want=(
   [tcpdump]=tcpdump
   [snmpd]=snmpd
   [protoc]=protobuf-compiler
-  [clickhouse-server]=clickhouse-server
+  [clickhouse-server]=clickhouse-server   # 18.16 on bookworm; tests start their own on loopback
+  [clickhouse-client]=clickhouse-client
 )
 
 missing=()

@@ -134,6 +134,10 @@ func readFile(path string, b *flow.Batch) error {
 	return nil
 }
 
+// ReadFile is readFile for readers outside the archive (`flowlake archive
+// migrate` copies a lake into another store with it).
+func ReadFile(path string, b *flow.Batch) error { return readFile(path, b) }
+
 // readFileAt is readFile into rows b already has: the file's rows go to
 // b's rows from at on (which must exist). Compaction sizes its batch once
 // for all its files: extending it file by file zeroed every column again
